@@ -1,0 +1,12 @@
+/** Headers every stored object carries (the protocol's table). */
+export interface ObjectHeaders {
+  contentType: string;
+  cacheControl: string;
+}
+
+/** Where segments and the manifest go: a directory for `encode`, an S3 bucket for the live station. */
+export interface ObjectStore {
+  /** Writes an object whole: readers see the old content or the new one, never a part. */
+  put(key: string, body: Uint8Array, headers: ObjectHeaders): Promise<void>;
+  delete(key: string): Promise<void>;
+}

@@ -34,11 +34,13 @@ export async function openWavFile(path: string): Promise<WavFile> {
     handle = await open(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (check its permissions)' : code === 'EISDIR' ? 'is a directory, not a WAV file' : `cannot be opened (${code})`;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (check its permissions)' : `cannot be opened (${code})`;
     throw new UserError(`input ${path} ${why}`);
   }
   try {
-    const { size } = await handle.stat();
+    const info = await handle.stat();
+    if (info.isDirectory()) throw new UserError(`input ${path} is a directory, not a WAV file`);
+    const { size } = info;
     const head = Buffer.alloc(Math.min(size, HEADER_SCAN_BYTES));
     await handle.read(head, 0, head.length, 0);
     const layout = parseHeader(path, head);

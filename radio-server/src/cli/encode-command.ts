@@ -1,7 +1,7 @@
 import { OBJECT_HEADERS, MANIFEST_KEY, segmentKey } from '@radio/protocol';
 import { openWavFile } from '../capture/wav-file.js';
 import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
-import { OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
+import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
 import type { SegmentEncoder } from '../encode/segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
 import { DirectoryStore } from '../publish/directory-store.js';
@@ -40,7 +40,7 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
     }
     const station: StationDescription = { station: options.station, segmentSeconds: options.segmentSeconds, format: wav.format, opusBitrate: options.opusBitrate };
     const segmentFrames = options.segmentSeconds * wav.format.sampleRate;
-    const segmenter = new Segmenter({ format: wav.format, segmentFrames, preRollFrames: OPUS_PRE_ROLL, firstSeq: 0 });
+    const segmenter = new Segmenter({ format: wav.format, segmentFrames, preRollFrames: OPUS_PRE_ROLL, postRollFrames: OPUS_POST_ROLL, firstSeq: 0 });
     const encoders: SegmentEncoder[] = [
       new FlacSegmentEncoder({ format: wav.format, compressionLevel: options.flacLevel }),
       new OpusSegmentEncoder({ format: wav.format, bitrate: options.opusBitrate }),
@@ -62,8 +62,7 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
     for await (const block of wav.blocks(READ_BLOCK_FRAMES)) {
       for (const segment of segmenter.push(block)) await publish(segment);
     }
-    const last = segmenter.end();
-    if (last) await publish(last);
+    for (const segment of segmenter.end()) await publish(segment);
     await store.put(MANIFEST_KEY, serializeManifest(buildManifest(station, published, false, now())), OBJECT_HEADERS.manifest);
     return { segments: published.length, frames: wav.frames, manifestPath: `${options.out}/${MANIFEST_KEY}` };
   } finally {

@@ -9,6 +9,8 @@ import type { EncodedSegment, SegmentEncoder } from './segment-encoder.js';
 export const OPUS_FRAME = 960;
 /** libopus's algorithmic delay at 48 kHz in the audio application (2.5 ms + 4 ms), which pre-skip hides. */
 export const OPUS_LOOKAHEAD = 312;
+/** Audio after the segment the encoder sees, so the segment's last frame ends on the real signal (40 ms). */
+export const OPUS_POST_ROLL = 2 * OPUS_FRAME;
 /** 80 ms of pre-roll: RFC 7845 (section 4.6) asks for that much for the decoder to converge. */
 export const OPUS_PRE_ROLL = 3840;
 
@@ -47,13 +49,15 @@ export class OpusSegmentEncoder implements SegmentEncoder {
 
     const preRollFrames = segment.preRoll.length / channels;
     const preSkip = preRollFrames + OPUS_LOOKAHEAD;
-    // Input: pre-roll, the segment, then silence until the lookahead of the last sample is flushed.
+    // Input: pre-roll, the segment, post-roll, then silence until the lookahead of the last sample is flushed.
     const inputFrames = preRollFrames + segment.frames + OPUS_LOOKAHEAD;
     const packets = Math.ceil(inputFrames / OPUS_FRAME);
     const pcm16 = Buffer.alloc(packets * OPUS_FRAME * channels * 2);
     const pcm16Samples = new Int16Array(pcm16.buffer, pcm16.byteOffset, pcm16.length / 2);
     this.toInt16(segment.preRoll, pcm16Samples, 0);
     this.toInt16(segment.samples, pcm16Samples, segment.preRoll.length);
+    const postRoll = segment.postRoll.subarray(0, pcm16Samples.length - segment.preRoll.length - segment.samples.length);
+    this.toInt16(postRoll, pcm16Samples, segment.preRoll.length + segment.samples.length);
 
     const ogg = new OggPageWriter(oggSerial(segment.seq));
     ogg.writePacket(opusHead(channels, preSkip, 48000), 0n);

@@ -9,6 +9,8 @@ export interface Segment {
   samples: PcmSamples;
   /** Up to `preRollFrames` frames that came just before this segment, for encoders that need a warm start. */
   preRoll: PcmSamples;
+  /** Up to `postRollFrames` frames that follow it, so lossy encoders end on the real signal, not on silence. */
+  postRoll: PcmSamples;
   /** True when this segment does not follow the one before it without a gap. */
   discontinuity: boolean;
 }
@@ -17,13 +19,16 @@ export interface SegmenterOptions {
   format: PcmFormat;
   segmentFrames: number;
   preRollFrames: number;
+  /** Frames of the next segment to wait for before a full segment is released (a few ms of latency). */
+  postRollFrames: number;
   /** The seq of the first segment of this run. */
   firstSeq: number;
 }
 
 /**
  * Cuts a PCM signal into segments by sample count: segment N holds frames [N*L, (N+1)*L) of the run.
- * Pure: no clock, no I/O. `push` returns the segments each block completes; `end` the partial last one.
+ * Pure: no clock, no I/O. `push` returns the segments each block completes (each released once
+ * `postRollFrames` of the next have arrived); `end` returns the rest.
  */
 export class Segmenter {
   private readonly channels: number;
@@ -33,11 +38,14 @@ export class Segmenter {
   private nextStartFrame = 0;
   private preRoll: PcmSamples = new Int32Array(0);
   private discontinuity = true;
+  /** A full segment waiting for its post-roll. */
+  private held: Segment | undefined;
 
   constructor(private readonly options: SegmenterOptions) {
     if (!Number.isInteger(options.segmentFrames) || options.segmentFrames <= 0) {
       throw new RangeError(`segmentFrames must be a positive integer, got ${options.segmentFrames}`);
     }
+    if (options.postRollFrames > options.segmentFrames) throw new RangeError('postRollFrames must not exceed segmentFrames');
     this.channels = options.format.channels;
     this.buffer = new Int32Array(options.segmentFrames * this.channels);
     this.nextSeq = options.firstSeq;
@@ -53,26 +61,41 @@ export class Segmenter {
       this.buffer.set(samples.subarray(offset, offset + take), this.filled);
       this.filled += take;
       offset += take;
-      if (this.filled === this.buffer.length) completed.push(this.cut());
+      const postRollSamples = this.options.postRollFrames * this.channels;
+      if (this.held && this.filled >= postRollSamples) completed.push(this.release(this.buffer.slice(0, postRollSamples)));
+      if (this.filled === this.buffer.length) {
+        this.held = this.cut();
+        if (postRollSamples === 0) completed.push(this.release(new Int32Array(0)));
+      }
     }
     return completed;
   }
 
-  /** Ends the run: returns the partial last segment, if any frames are left. */
-  end(): Segment | undefined {
-    return this.filled > 0 ? this.cut() : undefined;
+  /** Ends the run: returns the segments not yet released, the partial last one included. */
+  end(): Segment[] {
+    const rest: Segment[] = [];
+    if (this.held) rest.push(this.release(this.buffer.slice(0, this.filled)));
+    if (this.filled > 0) rest.push({ ...this.cut(), postRoll: new Int32Array(0) });
+    return rest;
   }
 
   /**
-   * Marks a break in the signal (frames were lost upstream): the partial segment is dropped and the
-   * next segment is flagged as a discontinuity. Returns the number of frames dropped.
+   * Marks a break in the signal (frames were lost upstream): a full segment waiting for its post-roll is
+   * released without it, the partial one is dropped, and the next segment is flagged as a discontinuity.
    */
-  breakRun(): number {
-    const dropped = this.filled / this.channels;
+  breakRun(): { released: Segment[]; droppedFrames: number } {
+    const released = this.held ? [this.release(new Int32Array(0))] : [];
+    const droppedFrames = this.filled / this.channels;
     this.filled = 0;
     this.preRoll = new Int32Array(0);
     this.discontinuity = true;
-    return dropped;
+    return { released, droppedFrames };
+  }
+
+  private release(postRoll: PcmSamples): Segment {
+    const segment = { ...this.held!, postRoll };
+    this.held = undefined;
+    return segment;
   }
 
   /** The seq the next segment will carry. */
@@ -89,6 +112,7 @@ export class Segmenter {
       frames,
       samples,
       preRoll: this.preRoll,
+      postRoll: new Int32Array(0),
       discontinuity: this.discontinuity,
     };
     const preRollSamples = Math.min(this.options.preRollFrames * this.channels, samples.length);

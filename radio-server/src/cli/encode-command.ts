@@ -1,4 +1,5 @@
-import { OBJECT_HEADERS, MANIFEST_KEY, segmentKey } from '@radio/protocol';
+// The keys alone: the manifest validator (zod) costs start-up time that encode does not need.
+import { OBJECT_HEADERS, MANIFEST_KEY, segmentKey } from '@radio/protocol/keys';
 import { openWavFile } from '../capture/wav-file.js';
 import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
 import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger } from '../ops/logger.js';
-import { runEncode } from './encode-command.js';
 import { integerIn, segmentSeconds } from './options.js';
 import { UserError } from './user-error.js';
 
@@ -23,8 +22,8 @@ program
   .addOption(new Option('--opus-bitrate <bps>', 'Opus bitrate in bits per second').default(128000).argParser(integerIn(6000, 510000)))
   .addOption(new Option('--station <name>', 'station name written to the manifest').env('STATION_NAME').default('Community Radio'))
   .action(async (input: string, options) => {
-    const log = createLogger();
-    const summary = await runEncode(input, options, log);
+    const { runEncode } = await import('./encode-command.js'); // each command loads only its own modules
+    const summary = await runEncode(input, options, createLogger());
     process.stdout.write(`encoded ${summary.segments} segments (${(summary.frames / 48000).toFixed(3)} s) into ${options.out}: manifest.json, hq/, lq/\n`);
   });
 

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -17,6 +18,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const base = { level, base: undefined, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   if (options.pretty ?? process.stderr.isTTY) {
+    // Loaded only for a terminal: pino-pretty costs a tenth of a second of start-up, which every
+    // `radio-server encode` under journald or a script would pay for nothing.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
     return pino(base, pretty({ destination: 2, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' }));
   }
   return pino(base, pino.destination({ dest: 2, sync: true }));

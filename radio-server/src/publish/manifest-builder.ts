@@ -1,4 +1,5 @@
-import { PROTOCOL_VERSION, segmentKey, type Manifest, type SegmentEntry, type StreamName } from '@radio/protocol';
+import type { Manifest, SegmentEntry } from '@radio/protocol';
+import { PROTOCOL_VERSION, segmentKey, type StreamName } from '@radio/protocol/keys';
 import type { PcmFormat } from '../segment/pcm.js';
 
 /** What the manifest says about the station, fixed for a run. */

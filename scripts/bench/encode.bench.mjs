@@ -1,0 +1,32 @@
+// Encode benchmark (issue 2): CPU seconds of `radio-server encode` against the native CLIs `flac -5` and
+// `opusenc --bitrate 128` on the same generated input, run side by side. Target: ours <= 1.25x the two
+// CLIs together.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { median } from './cpu.mjs';
+
+const MINUTES = Number(process.env.BENCH_MINUTES ?? 3);
+const RUNS = 3;
+const dir = mkdtempSync(join(tmpdir(), 'radio-bench-encode-'));
+const input = join(dir, 'programme.wav');
+const cli = new URL('../../radio-server/dist/cli/main.js', import.meta.url).pathname;
+
+// Music-like programme material: a chord of tones with vibrato, over pink noise, 24-bit stereo 48 kHz.
+execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `sine=f=220:d=${MINUTES * 60},vibrato=f=5`, '-f', 'lavfi', '-i', `sine=f=331:d=${MINUTES * 60}`, '-f', 'lavfi', '-i', `anoisesrc=d=${MINUTES * 60}:c=pink:a=0.1`,
+  '-filter_complex', '[0][1][2]amix=inputs=3,aformat=channel_layouts=stereo', '-ar', '48000', '-c:a', 'pcm_s24le', '-y', input]);
+
+const ours = median(RUNS, 'node', [cli, 'encode', input, '--out', join(dir, 'out')]);
+const flac = median(RUNS, 'flac', ['-5', '-f', '--silent', '-o', join(dir, 'anchor.flac'), input]);
+const opus = median(RUNS, 'opusenc', ['--quiet', '--bitrate', '128', input, join(dir, 'anchor.opus')]);
+const anchors = flac.cpu + opus.cpu;
+
+const row = (name, m) => console.log(`${name.padEnd(34)} cpu ${m.cpu.toFixed(2).padStart(6)} s   wall ${m.wall.toFixed(2).padStart(6)} s   peak RSS ${m.maxRssMb.toFixed(0).padStart(4)} MB`);
+console.log(`input: ${MINUTES} min of 24-bit stereo 48 kHz; median of ${RUNS} runs each`);
+row('radio-server encode (HQ + LQ)', ours);
+row('flac -5', flac);
+row('opusenc --bitrate 128', opus);
+console.log(`ratio: radio-server / (flac + opusenc) = ${(ours.cpu / anchors).toFixed(2)}x CPU (target <= 1.25x), ${(ours.wall / (flac.wall + opus.wall)).toFixed(2)}x wall`);
+console.log(`speed: ${(MINUTES * 60 / ours.wall).toFixed(0)}x real time`);
+rmSync(dir, { recursive: true, force: true });

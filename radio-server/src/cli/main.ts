@@ -1,8 +1,14 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger } from '../ops/logger.js';
-import { integerIn, segmentSeconds } from './options.js';
+import { channelPair, integerIn, positiveNumber, segmentSeconds } from './options.js';
 import { UserError } from './user-error.js';
+
+// The AWS SDK warns once per process on Node < 22 that its releases after January 2027 will need Node 22.
+// The lockfile pins a release that supports Node 20 (the station's), so the multi-line warning would only
+// clutter journald; the README says when to move to Node 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /** Exit code of every user error: bad input, bad config, bad arguments. */
 const USAGE_EXIT = 2;
@@ -26,6 +32,49 @@ program
     const summary = await runEncode(input, options, createLogger());
     process.stdout.write(`encoded ${summary.segments} segments (${(summary.frames / 48000).toFixed(3)} s) into ${options.out}: manifest.json, hq/, lq/\n`);
   });
+
+program
+  .command('run')
+  .description('run the live station: capture, encode and publish to the bucket named by R2_* in the environment or .env')
+  .addOption(new Option('--source <source>', 'portaudio, tone, file:PATH (a WAV file played in real time) or stdin (raw PCM)').default('portaudio'))
+  .addOption(new Option('--device <name>', 'input device, by a part of its name (see `radio-server devices`)').default('UMC404HD'))
+  .addOption(new Option('--channels <a,b>', 'the inputs of the interface that form the stereo pair').default([1, 2], '1,2').argParser(channelPair))
+  .addOption(new Option('--speed <n>', 'file and tone sources: play n times faster than real time').default(1).argParser(positiveNumber))
+  .option('--loop', 'file source: start again at the end instead of going off air', false)
+  .addOption(new Option('--format <format>', 'stdin source: raw sample format (stereo, 48 kHz)').choices(['s16le', 's24le', 's32le']).default('s24le'))
+  .addOption(new Option('--segment-seconds <s>', 'length of each segment').default(10).argParser(segmentSeconds))
+  .addOption(new Option('--window <n>', 'segments listed in the manifest').default(3).argParser(integerIn(1, 100)))
+  .addOption(new Option('--keep-extra <n>', 'segments kept in the bucket past the window').default(2).argParser(integerIn(0, 100)))
+  .addOption(new Option('--flac-level <n>', 'FLAC compression level (0..8)').default(5).argParser(integerIn(0, 8)))
+  .addOption(new Option('--opus-bitrate <bps>', 'Opus bitrate in bits per second').default(128000).argParser(integerIn(6000, 510000)))
+  .addOption(new Option('--station <name>', 'station name written to the manifest (default: STATION_NAME)'))
+  .action(async (options) => {
+    const [{ readConfig }, { runStation }] = await Promise.all([import('./config.js'), import('./run-command.js')]);
+    const config = readConfig(loadEnvironment(), options.station ? { STATION_NAME: options.station } : {});
+    process.exitCode = await runStation(config, { ...options, inputs: options.channels }, createLogger());
+  });
+
+program
+  .command('devices')
+  .description('list the audio input devices PortAudio sees')
+  .action(async () => {
+    const { describeDevices, listInputDevices } = await import('../capture/portaudio-source.js');
+    process.stdout.write(`${describeDevices(listInputDevices())}\n`);
+  });
+
+program
+  .command('check')
+  .description('preflight: config, clock offset, write/read/delete a probe object, the public URL\'s CORS')
+  .action(async () => {
+    const [{ parseConfig }, { runCheck }] = await Promise.all([import('./config.js'), import('./check-command.js')]);
+    process.exitCode = await runCheck(parseConfig(loadEnvironment()), createLogger({ level: 'warn' }), process.stdout);
+  });
+
+/** The environment, with `.env` in the working directory loaded first if there is one (it never overrides). */
+function loadEnvironment(): NodeJS.ProcessEnv {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  return process.env;
+}
 
 try {
   await program.parseAsync(process.argv);

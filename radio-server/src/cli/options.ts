@@ -18,3 +18,19 @@ export function segmentSeconds(value: string): number {
   }
   return n;
 }
+
+/** A positive number (e.g. --speed). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+/** `1,2` or `3,4` (or one input, `1`, for a mono programme): 1-based inputs of the interface. */
+export function channelPair(value: string): number[] {
+  const inputs = value.split(',').map((v) => Number(v.trim()));
+  if (inputs.length < 1 || inputs.length > 2 || inputs.some((n) => !Number.isInteger(n) || n < 1 || n > 64) || new Set(inputs).size !== inputs.length) {
+    throw new InvalidArgumentError('expected one or two different input numbers, e.g. 1,2 or 3,4.');
+  }
+  return inputs;
+}

@@ -8,5 +8,8 @@ export interface ObjectHeaders {
 export interface ObjectStore {
   /** Writes an object whole: readers see the old content or the new one, never a part. */
   put(key: string, body: Uint8Array, headers: ObjectHeaders): Promise<void>;
+  /** The object's content, or undefined when there is no such object. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Removes an object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
 }

@@ -98,9 +98,9 @@ export class Segmenter {
     return segment;
   }
 
-  /** The seq the next segment will carry. */
-  get pendingSeq(): number {
-    return this.nextSeq;
+  /** Frames in a full segment. */
+  get segmentFrames(): number {
+    return this.options.segmentFrames;
   }
 
   private cut(): Segment {

@@ -1,0 +1,12 @@
+import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
+
+/** Where the programme comes from: the audio interface, a test tone, a file, or stdin. */
+export interface PcmSource {
+  readonly format: PcmFormat;
+  /** For the operator's log: what is being captured. */
+  readonly description: string;
+  /** Interleaved PCM blocks until the source ends or `stop` is called. Call once. */
+  blocks(): AsyncIterable<PcmSamples>;
+  /** Ends the blocks after the one being delivered; safe to call more than once. */
+  stop(): void;
+}

@@ -1,0 +1,50 @@
+import type { PcmSamples } from '../segment/pcm.js';
+import type { PcmSource } from './pcm-source.js';
+import { paceInRealTime, type PacerClock } from './real-time-pacer.js';
+import type { WavFile } from './wav-file.js';
+
+const BLOCK_FRAMES = 4800;
+
+export interface WavFileSourceOptions {
+  /** Play `speed` times faster than real time (tests, soak runs). */
+  speed: number;
+  /** Start again at the end instead of ending the source. */
+  loop: boolean;
+  clock?: PacerClock;
+}
+
+/** A WAV file played as if it were live: paced in real time, optionally looped. */
+export class WavFileSource implements PcmSource {
+  readonly format;
+  readonly description;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly wav: WavFile,
+    private readonly options: WavFileSourceOptions,
+  ) {
+    this.format = wav.format;
+    this.description = `file ${wav.path}${options.loop ? ' (looped)' : ''}${options.speed !== 1 ? ` at ${options.speed}x speed` : ''}`;
+  }
+
+  blocks(): AsyncIterable<PcmSamples> {
+    return paceInRealTime(this.read(), this.format.channels, this.format.sampleRate, this.options.speed, this.abort.signal, this.options.clock);
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
+
+  private async *read(): AsyncGenerator<PcmSamples> {
+    try {
+      do {
+        for await (const block of this.wav.blocks(BLOCK_FRAMES)) {
+          if (this.abort.signal.aborted) return;
+          yield block;
+        }
+      } while (this.options.loop && !this.abort.signal.aborted);
+    } finally {
+      await this.wav.close();
+    }
+  }
+}

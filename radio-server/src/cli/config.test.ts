@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { loggableConfig, parseConfig, readConfig } from './config.js';
+import { UserError } from './user-error.js';
+
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY+secret';
+
+const env = {
+  R2_ENDPOINT: 'https://0123456789abcdef.r2.cloudflarestorage.com/',
+  R2_BUCKET: 'kxyz-radio',
+  R2_ACCESS_KEY: '7f1c2d3e4b5a69788796a5b4c3d2e1f0',
+  R2_SECRET_KEY: SECRET,
+  PATH: '/usr/bin',
+};
+
+function problemsOf(source: Record<string, string | undefined>): string[] {
+  const result = parseConfig(source);
+  if (result.ok) throw new Error('expected problems');
+  return result.problems;
+}
+
+describe(parseConfig.name, () => {
+  it('reads the storage target, with defaults for the optional variables', () => {
+    const result = parseConfig(env);
+    expect(result).toEqual({
+      ok: true,
+      config: {
+        storage: {
+          endpoint: 'https://0123456789abcdef.r2.cloudflarestorage.com',
+          bucket: 'kxyz-radio',
+          prefix: '',
+          credentials: { accessKeyId: env.R2_ACCESS_KEY, secretAccessKey: SECRET },
+        },
+        station: 'Community Radio',
+        publicUrl: undefined,
+      },
+    });
+  });
+
+  it('lets overrides (flags) win over the environment, and takes an empty value as unset', () => {
+    const result = parseConfig({ ...env, STATION_NAME: '', R2_PREFIX: 'live' }, { STATION_NAME: 'KXYZ', R2_PUBLIC_URL: 'https://radio.example.org/' });
+    expect(result.ok && result.config).toMatchObject({ station: 'KXYZ', publicUrl: 'https://radio.example.org', storage: { prefix: 'live' } });
+  });
+
+  it('reports every problem at once, one line each, naming the variable', () => {
+    const problems = problemsOf({ R2_ENDPOINT: 'r2.example.com', R2_BUCKET: 'Bad_Bucket', R2_PREFIX: 'a b', R2_PUBLIC_URL: 'ftp://x' });
+    expect(problems).toEqual([
+      'R2_ENDPOINT must be an http:// or https:// URL, e.g. https://<account-id>.r2.cloudflarestorage.com',
+      'R2_BUCKET must be a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens',
+      'R2_ACCESS_KEY is not set: the Access Key ID of an R2 API token with Object Read & Write',
+      'R2_SECRET_KEY is not set: the Secret Access Key of the same API token',
+      'R2_PREFIX may hold only letters, digits, ".", "_", "-" and "/"',
+      'R2_PUBLIC_URL must be an http:// or https:// URL (the bucket\'s public URL)',
+    ]);
+    for (const line of problems) expect(line).not.toContain('\n');
+  });
+
+  it('refuses an endpoint that carries the bucket as a path', () => {
+    expect(problemsOf({ ...env, R2_ENDPOINT: 'https://acc.r2.cloudflarestorage.com/kxyz-radio' })).toEqual([
+      'R2_ENDPOINT must be the endpoint alone, without a path: put the bucket name in R2_BUCKET',
+    ]);
+  });
+
+  it('never repeats the secret key, even when it is what is wrong', () => {
+    const pasted = ` ${SECRET}\n`;
+    const problems = problemsOf({ ...env, R2_SECRET_KEY: pasted });
+    expect(problems).toEqual(['R2_SECRET_KEY contains spaces or line breaks: copy it again without them']);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+});
+
+describe(readConfig.name, () => {
+  it('throws a UserError (exit 2) listing every problem, without the secret', () => {
+    let error: unknown;
+    try {
+      readConfig({ R2_SECRET_KEY: `${SECRET} ` });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    const { message, exitCode } = error as UserError;
+    expect(exitCode).toBe(2);
+    expect(message.split('\n')).toEqual([
+      'the configuration has 4 problems (set these in the environment or in .env):',
+      '  - R2_ENDPOINT is not set: the S3 API endpoint, e.g. https://<account-id>.r2.cloudflarestorage.com',
+      '  - R2_BUCKET is not set: the name of the bucket the station publishes to',
+      '  - R2_ACCESS_KEY is not set: the Access Key ID of an R2 API token with Object Read & Write',
+      '  - R2_SECRET_KEY contains spaces or line breaks: copy it again without them',
+    ]);
+    expect(message).not.toContain(SECRET);
+  });
+});
+
+describe(loggableConfig.name, () => {
+  it('shows where the station publishes, but not the secret key', () => {
+    const view = loggableConfig(readConfig(env));
+    expect(view).toMatchObject({ endpoint: 'https://0123456789abcdef.r2.cloudflarestorage.com', bucket: 'kxyz-radio', secretKey: '(set)', accessKey: '7f1c…e1f0' });
+    expect(JSON.stringify(view)).not.toContain(SECRET);
+  });
+});

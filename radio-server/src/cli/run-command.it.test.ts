@@ -1,0 +1,156 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { segmentKey, type Manifest } from '@radio/protocol';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { S3Store } from '../publish/s3-store.js';
+import { memoryLogger } from '../publish/testing/memory-log.js';
+import { startS3TestServer, type S3TestServer } from '../publish/testing/s3-test-server.js';
+import { startDaemon, storageEnv, waitFor, type Daemon } from '../testing/daemon.js';
+import { decodeListedHq, download, readManifest } from '../testing/bucket-reader.js';
+import { ffmpegDecodeFloat } from '../testing/reference-decoders.js';
+import { musicLike, type Signal } from '../testing/signals.js';
+import { writeWav } from '../testing/wav.js';
+
+const RATE = 48000;
+let work: string;
+let server: S3TestServer | undefined;
+let store: S3Store | undefined;
+const daemons: Daemon[] = [];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'radio-run-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+afterEach(async () => {
+  for (const d of daemons.splice(0)) d.process.kill('SIGKILL');
+  store?.destroy();
+  await server?.stop();
+  store = undefined;
+  server = undefined;
+});
+
+async function freshBucket(): Promise<{ server: S3TestServer; store: S3Store }> {
+  server = await startS3TestServer();
+  store = new S3Store({ target: server.target, log: memoryLogger().log });
+  return { server, store };
+}
+
+function daemon(args: string[], wrapper: string[] = []): Daemon {
+  const d = startDaemon(['run', ...args], { ...storageEnv(server!.target), STATION_NAME: 'Test FM' }, wrapper);
+  daemons.push(d);
+  return d;
+}
+
+const manifest = () => readManifest(store!);
+
+async function input(name: string, signal: Signal): Promise<string> {
+  const path = join(work, `${name}.wav`);
+  await writeWav(path, signal);
+  return path;
+}
+
+
+describe('radio-server run, publishing to an S3 server on loopback', () => {
+  it('publishes a file source bit-exact (HQ) and sample-exact (LQ), in protocol order, and signs off live: false', async () => {
+    const { server, store } = await freshBucket();
+    const signal = musicLike(7 * RATE + RATE / 2);
+    const d = daemon(['--source', `file:${await input('programme', signal)}`, '--speed', '20', '--segment-seconds', '1', '--window', '100']);
+    expect(await d.exited).toBe(0);
+    const m = (await manifest())!;
+    expect(m).toMatchObject({ live: false, station: 'Test FM', segmentSeconds: 1, channels: 2 });
+    const segments = m.streams.hq.segments;
+    expect(segments.map((s) => s.samples)).toEqual([...Array(7).fill(RATE), RATE / 2]);
+    expect(segments.map((s) => s.seq - segments[0]!.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(segments[0]!.discontinuity).toBe(true);
+
+    const hq = await decodeListedHq(store, m, work);
+    expect(hq.length).toBe(signal.samples.length);
+    expect(Buffer.from(hq.buffer).equals(Buffer.from(signal.samples.buffer))).toBe(true);
+    for (const s of m.streams.lq.segments) expect((await ffmpegDecodeFloat(await download(store, s.uri, work))).length).toBe(s.samples * 2);
+
+    // Protocol order: both files of a segment answered before the manifest that lists it is received.
+    const manifestPuts = server.events.filter((e) => e.method === 'PUT' && e.key === 'manifest.json' && e.phase === 'received');
+    for (const s of segments) {
+      const listing = manifestPuts.find((e) => (JSON.parse(e.body!.toString()) as Manifest).streams.hq.segments.some((x) => x.seq === s.seq))!;
+      const listedAt = server.events.indexOf(listing);
+      for (const stream of ['hq', 'lq'] as const) {
+        const stored = server.events.findIndex((e) => e.method === 'PUT' && e.key === segmentKey(stream, s.seq) && e.phase === 'answered' && e.status === 200);
+        expect(stored).toBeGreaterThanOrEqual(0);
+        expect(stored).toBeLessThan(listedAt);
+      }
+    }
+    const log = d.output();
+    expect(log).not.toContain(server.target.credentials.secretAccessKey);
+  });
+
+  it('keeps window + keepExtra segments, and a poller never sees a manifest naming a missing object', async () => {
+    const { server, store } = await freshBucket();
+    const d = daemon(['--source', `file:${await input('long', musicLike(12 * RATE))}`, '--speed', '8', '--segment-seconds', '1']);
+    let polls = 0;
+    let exited = false;
+    void d.exited.then(() => (exited = true));
+    while (!exited) {
+      const m = await manifest();
+      if (m) {
+        polls++;
+        expect(m.streams.hq.segments.length).toBeLessThanOrEqual(3);
+        for (const stream of ['hq', 'lq'] as const) {
+          for (const s of m.streams[stream].segments) expect(await store.get(s.uri), `${s.uri} listed by a manifest`).toBeDefined();
+        }
+      }
+    }
+    expect(await d.exited).toBe(0);
+    expect(polls).toBeGreaterThan(5);
+    const m = (await manifest())!;
+    const last = m.streams.hq.segments.at(-1)!.seq;
+    expect(m.streams.hq.segments.map((s) => s.seq)).toEqual([last - 2, last - 1, last]);
+    // In the bucket: the window and keepExtra=2 older ones; nothing older.
+    for (let seq = last - 4; seq <= last; seq++) expect(await store.get(segmentKey('lq', seq))).toBeDefined();
+    for (let seq = last - 11; seq < last - 4; seq++) expect(await store.get(segmentKey('hq', seq))).toBeUndefined();
+  });
+
+  it('never reuses a seq across restarts and marks the first segment after a restart as a discontinuity', async () => {
+    const { server, store } = await freshBucket();
+    const file = await input('short', musicLike(2 * RATE));
+    expect(await daemon(['--source', `file:${file}`, '--speed', '20', '--segment-seconds', '1']).exited).toBe(0);
+    const first = (await manifest())!.streams.hq.segments.map((s) => s.seq);
+    expect(await daemon(['--source', `file:${file}`, '--speed', '20', '--segment-seconds', '1']).exited).toBe(0);
+    const second = (await manifest())!.streams.hq.segments;
+    expect(second.map((s) => s.seq)).toEqual([first[1], second[1]!.seq, second[2]!.seq]);
+    expect(second[1]!.seq).toBeGreaterThan(first.at(-1)!);
+    expect(second.map((s) => s.discontinuity)).toEqual([false, true, false]);
+  });
+
+  it('on SIGTERM stops capture, publishes what it has, writes live: false and exits 0', async () => {
+    const { server, store } = await freshBucket();
+    const d = daemon(['--source', 'tone', '--segment-seconds', '1']);
+    await waitFor('two published segments', async () => ((await manifest())?.streams.hq.segments.length ?? 0) >= 2);
+    const signalled = Date.now();
+    d.process.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(30_000);
+    const m = (await manifest())!;
+    expect(m.live).toBe(false);
+    expect(d.output()).toMatch(/SIGTERM: stopping capture/);
+  });
+
+  it('says what is wrong with the configuration in one line per problem, exit 2, without the secret', async () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const d = startDaemon(['run', '--source', 'tone'], { R2_ENDPOINT: 'ftp://example', R2_BUCKET: 'radio', R2_ACCESS_KEY: 'AKIA', R2_SECRET_KEY: `${secret} x` });
+    expect(await d.exited).toBe(2);
+    expect(d.output()).toBe(
+      'radio-server: the configuration has 2 problems (set these in the environment or in .env):\n' +
+        '  - R2_ENDPOINT must be an http:// or https:// URL, e.g. https://<account-id>.r2.cloudflarestorage.com\n' +
+        '  - R2_SECRET_KEY contains spaces or line breaks: copy it again without them\n',
+    );
+  });
+
+  it('names a bad --source and its choices', async () => {
+    const d = startDaemon(['run', '--source', 'microphone'], { R2_ENDPOINT: 'http://127.0.0.1:1', R2_BUCKET: 'radio', R2_ACCESS_KEY: 'AKIA', R2_SECRET_KEY: 'secret' });
+    expect(await d.exited).toBe(2);
+    expect(d.output()).toBe('radio-server: --source microphone is not a source: use portaudio, tone, file:PATH (a WAV file) or stdin\n');
+  });
+});

@@ -1,0 +1,79 @@
+import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
+import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
+import { openSource, type SourceRequest } from '../capture/open-source.js';
+import type { Logger } from '../ops/logger.js';
+import { ClockOffset } from '../publish/clock-offset.js';
+import { Publisher } from '../publish/publisher.js';
+import { S3Store } from '../publish/s3-store.js';
+import { Station } from '../pipeline/station.js';
+import { loggableConfig, type DaemonConfig } from './config.js';
+
+export interface RunOptions extends SourceRequest {
+  segmentSeconds: number;
+  window: number;
+  keepExtra: number;
+  flacLevel: number;
+  opusBitrate: number;
+}
+
+/** How long a clean stop may spend on unsent segments before the final manifest: inside systemd's 35 s. */
+const SHUTDOWN_UPLOAD_DEADLINE_MS = 20_000;
+/** Encoded segments held during an outage: one minute at 10 s segments (about 14 MB). */
+const UPLOAD_QUEUE_SEGMENTS = 6;
+
+/**
+ * `radio-server run`: the live station. Resolves with the exit code once the station is off air: 0 when
+ * it signed off cleanly (source ended or SIGTERM/SIGINT), 1 when the final manifest could not be written.
+ */
+export async function runStation(config: DaemonConfig, options: RunOptions, log: Logger): Promise<number> {
+  const source = await openSource(options);
+  log.info({ config: loggableConfig(config), source: source.description }, `capturing ${source.description}`);
+  const store = new S3Store({ target: config.storage, log });
+  const clockOffset = new ClockOffset({ target: config.storage, clock: store, log });
+  await clockOffset.start(); // before the first PUT: a skewed clock would have it rejected
+  const publisher = new Publisher({
+    store,
+    station: { station: config.station, segmentSeconds: options.segmentSeconds, format: source.format, opusBitrate: options.opusBitrate },
+    window: options.window,
+    keepExtra: options.keepExtra,
+    log,
+  });
+  // Seqs from the clock (one per segment length since 1970) unless the bucket already went further:
+  // never reused across restarts, even when the bucket's manifest was lost.
+  const firstSeq = await publisher.resume(Math.floor(Date.now() / (options.segmentSeconds * 1000)));
+  const station = new Station({
+    source,
+    segmentSeconds: options.segmentSeconds,
+    encoders: [new FlacSegmentEncoder({ format: source.format, compressionLevel: options.flacLevel }), new OpusSegmentEncoder({ format: source.format, bitrate: options.opusBitrate })],
+    preRollFrames: OPUS_PRE_ROLL,
+    postRollFrames: OPUS_POST_ROLL,
+    publisher,
+    firstSeq,
+    log,
+    uploadQueueSegments: UPLOAD_QUEUE_SEGMENTS,
+    retryDelayMs: 1000,
+  });
+  log.info({ firstSeq }, `on air from segment ${firstSeq}`);
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    log.info({ signal }, `${signal}: stopping capture, publishing what was captured`);
+    station.stop();
+    setTimeout(() => station.abandonUploads(), SHUTDOWN_UPLOAD_DEADLINE_MS).unref();
+  };
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  try {
+    const summary = await station.run();
+    log.info(summary, `published ${summary.published} segments, dropped ${summary.dropped}`);
+    return summary.signedOff ? 0 : 1;
+  } finally {
+    process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+    clockOffset.stop();
+    store.destroy();
+  }
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { BoundedQueue } from './bounded-queue.js';
+
+describe(BoundedQueue.name, () => {
+  it('drops the oldest item when full and reports it', async () => {
+    const dropped: number[] = [];
+    const queue = new BoundedQueue<number>(2, (n) => dropped.push(n));
+    for (const n of [1, 2, 3, 4]) queue.push(n);
+    expect(dropped).toEqual([1, 2]);
+    expect([await queue.shift(), await queue.shift()]).toEqual([3, 4]);
+  });
+
+  it('wakes a waiting consumer and ends after close once empty', async () => {
+    const queue = new BoundedQueue<string>(3, () => undefined);
+    const next = queue.shift();
+    queue.push('a');
+    expect(await next).toBe('a');
+    queue.push('b');
+    queue.close();
+    expect(await queue.shift()).toBe('b');
+    expect(await queue.shift()).toBeUndefined();
+  });
+
+  it('peek leaves the item for remove, which ignores an item already dropped', async () => {
+    const queue = new BoundedQueue<number>(1, () => undefined);
+    queue.push(1);
+    expect(await queue.peek()).toBe(1);
+    queue.push(2); // drops 1 while a consumer holds it
+    queue.remove(1);
+    expect(queue.length).toBe(1);
+    queue.remove(2);
+    expect(queue.length).toBe(0);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { segmentKey, type Manifest } from '@radio/protocol';
@@ -136,6 +136,52 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
     expect(m.live).toBe(false);
     expect(d.output()).toMatch(/SIGTERM: stopping capture/);
   });
+
+  for (const skew of ['-20m', '+20m']) {
+    it(`uploads every segment when the host clock is ${skew.slice(1)} ${skew[0] === '-' ? 'behind' : 'ahead'} (libfaketime)`, async () => {
+      const { store } = await freshBucket();
+      const faketime = ['env', 'FAKETIME_NO_CACHE=1', 'DONT_FAKE_MONOTONIC=1', 'faketime', '-f', skew];
+      const d = daemon(['--source', `file:${await input('skewed', musicLike(4 * RATE))}`, '--speed', '10', '--segment-seconds', '1', '--window', '100'], faketime);
+      expect(await d.exited).toBe(0);
+      const m = (await readManifest(store))!;
+      expect(m.streams.hq.segments.map((s) => s.samples)).toEqual([RATE, RATE, RATE, RATE]);
+      for (const stream of ['hq', 'lq'] as const) {
+        for (const s of m.streams[stream].segments) expect(await store.get(s.uri)).toBeDefined();
+      }
+      expect(d.output()).toMatch(/NTP/); // the 20-minute offset is reported as broken time sync
+      expect(d.output()).not.toMatch(/RequestTimeTooSkewed/);
+    });
+  }
+
+  it('keeps capturing through a 30 s outage of the store, with bounded memory, and resumes with a discontinuity', async () => {
+    const { server, store } = await freshBucket();
+    const d = daemon(['--source', 'tone', '--segment-seconds', '1']);
+    await waitFor('a first published segment', async () => ((await readManifest(store))?.streams.hq.segments.length ?? 0) >= 1);
+    const before = (await readManifest(store))!.streams.hq.segments.at(-1)!.seq;
+    await server.goDown();
+    const rss: number[] = [];
+    const outageEnds = Date.now() + 30_000;
+    while (Date.now() < outageEnds) {
+      rss.push(Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${d.process.pid}/status`, 'utf8'))![1]) / 1024);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // sampling memory once a second, not waiting for a condition
+    }
+    await server.comeBack();
+    const back = Date.now();
+    const resumed = await waitFor('publishing to resume', async () => {
+      const segments = (await readManifest(store))?.streams.hq.segments ?? [];
+      return segments.find((s) => s.seq > before + 1 && s.discontinuity);
+    }, 15_000);
+    // Within about one segment (1 s here) plus the retry wait (1 s).
+    expect(Date.now() - back).toBeLessThan(5_000);
+    // The oldest unsent segments were dropped (the queue holds 6), so the first one back follows a gap ...
+    expect(resumed.seq - before).toBeGreaterThan(10);
+    expect(d.output()).toMatch(/upload queue full: dropped segment/);
+    // ... and capture went on all along: the sample clock counted the 30 s.
+    await waitFor('the segments captured after the outage', async () => ((await readManifest(store))?.streams.hq.segments.at(-1)?.seq ?? 0) >= before + 30, 15_000);
+    expect(Math.max(...rss) - Math.min(...rss.slice(0, 5))).toBeLessThan(60);
+    d.process.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  }, 90_000);
 
   it('says what is wrong with the configuration in one line per problem, exit 2, without the secret', async () => {
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';

@@ -32,6 +32,10 @@ export interface S3TestServer {
   target: S3Target;
   /** Every request, in the order the server saw it. */
   events: ServerEvent[];
+  /** An outage: stops accepting connections (clients get ECONNREFUSED) and drops open ones; data is kept. */
+  goDown(): Promise<void>;
+  /** Ends the outage: listens again on the same port. */
+  comeBack(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,9 +117,16 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
   return {
     target: { endpoint: `http://127.0.0.1:${port}`, bucket, prefix: '', credentials },
     events,
-    async stop() {
+    async goDown() {
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));
+    },
+    async comeBack() {
+      await new Promise<void>((resolve) => front.listen(port, '127.0.0.1', resolve));
+    },
+    async stop() {
+      front.closeAllConnections();
+      if (front.listening) await new Promise<void>((resolve) => front.close(() => resolve()));
       await s3rver.close();
       account.revokeAccessKey(credentials.accessKeyId);
       await rm(directory, { recursive: true, force: true });

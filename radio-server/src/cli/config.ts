@@ -3,7 +3,7 @@ import type { S3Target } from '../publish/s3-store.js';
 import { UserError } from './user-error.js';
 
 /** The environment variables the daemon reads (names from the operator docs). */
-export const CONFIG_VARIABLES = ['R2_ENDPOINT', 'R2_BUCKET', 'R2_ACCESS_KEY', 'R2_SECRET_KEY', 'R2_PREFIX', 'STATION_NAME', 'R2_PUBLIC_URL'] as const;
+export const CONFIG_VARIABLES = ['R2_ENDPOINT', 'R2_BUCKET', 'R2_ACCESS_KEY', 'R2_SECRET_KEY', 'R2_PREFIX', 'STATION_NAME', 'R2_PUBLIC_URL', 'METRICS_PORT', 'RECORDINGS_DIR', 'STAGING_DIR'] as const;
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
 
 /** An environment (`process.env`) or the values given by flags, by variable name. */
@@ -15,6 +15,12 @@ export interface DaemonConfig {
   station: string;
   /** Public URL of the bucket (`R2_PUBLIC_URL`, no trailing slash), used by `check`. */
   publicUrl: string | undefined;
+  /** Loopback port of /metrics and /healthz (`METRICS_PORT`, default 9464; 0 turns them off). */
+  metricsPort: number;
+  /** Where finished hourly recordings go (`RECORDINGS_DIR`, default ./recordings). */
+  recordingsDir: string;
+  /** Where the recording in progress is written (`STAGING_DIR`, default ./recordings/.staging). */
+  stagingDir: string;
 }
 
 /** Result of {@link parseConfig}: the config, or one line per problem. */
@@ -52,6 +58,11 @@ const schema = z.object({
     z.refine((v) => /^[A-Za-z0-9._/-]*$/.test(v), 'R2_PREFIX may hold only letters, digits, ".", "_", "-" and "/"'),
   ),
   STATION_NAME: z._default(z.string(), DEFAULT_STATION).check(z.maxLength(200, 'STATION_NAME must be at most 200 characters')),
+  METRICS_PORT: z._default(z.string(), '9464').check(
+    z.refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, 'METRICS_PORT must be a port number (1 to 65535), or 0 to turn /metrics and /healthz off'),
+  ),
+  RECORDINGS_DIR: z._default(z.string(), './recordings'),
+  STAGING_DIR: z.optional(z.string()),
   R2_PUBLIC_URL: z.optional(
     z.pipe(z.string(), withoutTrailingSlash).check(z.refine((v) => httpUrl(v) !== undefined, 'R2_PUBLIC_URL must be an http:// or https:// URL (the bucket\'s public URL)')),
   ),
@@ -76,6 +87,9 @@ export function parseConfig(env: ConfigSource, overrides: ConfigSource = {}): Co
       storage: { endpoint: v.R2_ENDPOINT, bucket: v.R2_BUCKET, prefix: v.R2_PREFIX, credentials: { accessKeyId: v.R2_ACCESS_KEY, secretAccessKey: v.R2_SECRET_KEY } },
       station: v.STATION_NAME,
       publicUrl: v.R2_PUBLIC_URL,
+      metricsPort: Number(v.METRICS_PORT),
+      recordingsDir: v.RECORDINGS_DIR,
+      stagingDir: v.STAGING_DIR ?? `${v.RECORDINGS_DIR}/.staging`,
     },
   };
 }

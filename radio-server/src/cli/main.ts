@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { setFlagsFromString } from 'node:v8';
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger } from '../ops/logger.js';
@@ -9,6 +10,11 @@ import { UserError } from './user-error.js';
 // The lockfile pins a release that supports Node 20 (the station's), so the multi-line warning would only
 // clutter journald; the README says when to move to Node 22.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// A young generation of 4 MB semi-spaces instead of 16: segments are big typed arrays whose memory lives
+// outside the V8 heap, and the daemon's small objects die young. Saves ~20 MB of RSS at no measurable CPU
+// cost (npm run bench, daemon).
+setFlagsFromString('--max-semi-space-size=4');
 
 /** Exit code of every user error: bad input, bad config, bad arguments. */
 const USAGE_EXIT = 2;
@@ -49,9 +55,10 @@ program
   .addOption(new Option('--opus-bitrate <bps>', 'Opus bitrate in bits per second').default(128000).argParser(integerIn(6000, 510000)))
   .addOption(new Option('--station <name>', 'station name written to the manifest (default: STATION_NAME)'))
   .action(async (options) => {
-    const [{ readConfig }, { runStation }] = await Promise.all([import('./config.js'), import('./run-command.js')]);
+    const [{ readConfig }, { runStation }, { StatusLine }] = await Promise.all([import('./config.js'), import('./run-command.js'), import('../ops/status-line.js')]);
     const config = readConfig(loadEnvironment(), options.station ? { STATION_NAME: options.station } : {});
-    process.exitCode = await runStation(config, { ...options, inputs: options.channels }, createLogger());
+    const status = new StatusLine(process.stderr); // draws only on a terminal; log lines go through it
+    process.exitCode = await runStation(config, { ...options, inputs: options.channels }, createLogger({ destination: status }), status);
   });
 
 program

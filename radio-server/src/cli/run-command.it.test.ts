@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { segmentKey, type Manifest } from '@radio/protocol';
@@ -182,6 +184,28 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
     d.process.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   }, 90_000);
+
+  it('serves /healthz and /metrics on METRICS_PORT while it runs', async () => {
+    const { server } = await freshBucket();
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const d = startDaemon(['run', '--source', 'tone', '--segment-seconds', '1'], { ...storageEnv(server.target), METRICS_PORT: String(port) });
+    daemons.push(d);
+    const healthy = await waitFor('/healthz to say ok', async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      return response?.status === 200 ? ((await response.json()) as { status: string }) : undefined;
+    });
+    expect(healthy.status).toBe('ok');
+    const metrics = await waitFor('an uploaded segment in /metrics', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /^radio_segments_uploaded_total\{stream="hq"\} [1-9]/m.test(text) ? text : undefined;
+    });
+    expect(metrics).toMatch(/^radio_input_peak_dbfs\{channel="left"\} -12\.0\d*/m);
+    d.process.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  });
 
   it('says what is wrong with the configuration in one line per problem, exit 2, without the secret', async () => {
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';

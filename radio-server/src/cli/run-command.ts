@@ -1,7 +1,14 @@
 import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
 import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
 import { openSource, type SourceRequest } from '../capture/open-source.js';
+import { checkEnvFilePermissions } from '../ops/env-file-check.js';
+import { Health } from '../ops/health.js';
+import { LevelMeter } from '../ops/level-meter.js';
 import type { Logger } from '../ops/logger.js';
+import { StationMetrics } from '../ops/metrics.js';
+import { startOpsServer } from '../ops/ops-server.js';
+import { stationHooks } from '../ops/station-hooks.js';
+import type { StatusLine } from '../ops/status-line.js';
 import { ClockOffset } from '../publish/clock-offset.js';
 import { Publisher } from '../publish/publisher.js';
 import { S3Store } from '../publish/s3-store.js';
@@ -25,10 +32,16 @@ const UPLOAD_QUEUE_SEGMENTS = 6;
  * `radio-server run`: the live station. Resolves with the exit code once the station is off air: 0 when
  * it signed off cleanly (source ended or SIGTERM/SIGINT), 1 when the final manifest could not be written.
  */
-export async function runStation(config: DaemonConfig, options: RunOptions, log: Logger): Promise<number> {
+export async function runStation(config: DaemonConfig, options: RunOptions, log: Logger, status?: StatusLine): Promise<number> {
+  await checkEnvFilePermissions(log);
   const source = await openSource(options);
   log.info({ config: loggableConfig(config), source: source.description }, `capturing ${source.description}`);
   const store = new S3Store({ target: config.storage, log });
+  const clockOffsetMs = () => store.clockOffsetMs;
+  const metrics = new StationMetrics({ clockOffsetMs });
+  const health = new Health({ segmentSeconds: options.segmentSeconds, clockOffsetMs });
+  const ops = config.metricsPort ? await startOpsServer({ port: config.metricsPort, metrics, health, log }) : undefined;
+  if (ops) log.info({ url: ops.url }, `metrics and health on ${ops.url}/metrics and ${ops.url}/healthz`);
   const clockOffset = new ClockOffset({ target: config.storage, clock: store, log });
   await clockOffset.start(); // before the first PUT: a skewed clock would have it rejected
   const publisher = new Publisher({
@@ -52,6 +65,7 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
     log,
     uploadQueueSegments: UPLOAD_QUEUE_SEGMENTS,
     retryDelayMs: 1000,
+    hooks: stationHooks({ metrics, health, meter: new LevelMeter(source.format, log), ...(status && { status }), clockOffsetMs }),
   });
   log.info({ firstSeq }, `on air from segment ${firstSeq}`);
 
@@ -75,5 +89,7 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
     process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
     clockOffset.stop();
     store.destroy();
+    status?.close();
+    await ops?.close();
   }
 }

@@ -66,7 +66,7 @@ export class OpusSegmentEncoder implements SegmentEncoder {
     ogg.flush();
     const frameBytes = OPUS_FRAME * channels * 2;
     for (let i = 0; i < packets - 1; i++) {
-      // Let other work (libFLAC's callbacks, capture) in between, so both encoders run in parallel.
+      // Let other work (capture, uploads) in between: a 10 s segment is ~100 ms of encoding.
       if (i % YIELD_EVERY_PACKETS === YIELD_EVERY_PACKETS - 1) await new Promise(setImmediate);
       ogg.writePacket(encoder.encode(pcm16.subarray(i * frameBytes, (i + 1) * frameBytes)), BigInt((i + 1) * OPUS_FRAME));
     }

@@ -23,10 +23,10 @@ export function storageEnv(target: S3Target): Record<string, string> {
   };
 }
 
-/** Starts `radio-server <args>`, optionally behind a wrapper command (e.g. faketime). */
+/** Starts `radio-server <args>`, optionally behind a wrapper command (e.g. faketime); /metrics off unless `env` sets METRICS_PORT. */
 export function startDaemon(args: string[], env: Record<string, string>, wrapper: string[] = []): Daemon {
   const [command, ...rest] = [...wrapper, process.execPath, CLI, ...args];
-  const child = spawn(command!, rest, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command!, rest, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', METRICS_PORT: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,0 +1,66 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LevelReading } from './level-meter.js';
+
+export interface StationMetricsOptions {
+  /** This host's clock offset to the storage endpoint in ms (the store's signing clock), read at each scrape. */
+  clockOffsetMs?: () => number;
+}
+
+/**
+ * The daemon's Prometheus metrics, in a registry of its own (not prom-client's global one, so tests and
+ * several stations in one process never share counters), with Node's default process metrics.
+ */
+export class StationMetrics {
+  readonly registry = new Registry();
+  readonly segmentsUploaded = new Counter({ name: 'radio_segments_uploaded_total', help: 'Segment files stored in the bucket, by stream.', labelNames: ['stream'] as const, registers: [this.registry] });
+  readonly uploadFailures = new Counter({
+    name: 'radio_upload_failures_total',
+    help: 'Failed publishes, by the stream of the object that failed (hq, lq or manifest) and the S3 or network error code.',
+    labelNames: ['stream', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly uploadSeconds = new Histogram({
+    name: 'radio_upload_seconds',
+    help: 'Time to publish one segment: both files, the manifest and the expired deletes.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly clockOffsetSeconds: Gauge;
+  readonly inputPeakDbfs = new Gauge({ name: 'radio_input_peak_dbfs', help: 'Input peak level over the last second, in dBFS (0 is full scale).', labelNames: ['channel'] as const, registers: [this.registry] });
+  readonly inputRmsDbfs = new Gauge({ name: 'radio_input_rms_dbfs', help: 'Input RMS level over the last second, in dBFS (a full-scale sine is -3.01).', labelNames: ['channel'] as const, registers: [this.registry] });
+  readonly silenceSeconds = new Gauge({ name: 'radio_silence_seconds', help: 'How long the input has been under the dead-air threshold; 0 while there is audio.', registers: [this.registry] });
+  readonly clippedSamples = new Counter({ name: 'radio_clipped_samples_total', help: 'Input samples at or within 1 LSB of full scale, all channels.', registers: [this.registry] });
+  readonly queueSegments = new Gauge({ name: 'radio_queue_segments', help: 'Encoded segments waiting for upload.', registers: [this.registry] });
+  readonly archiveBytes = new Counter({ name: 'radio_archive_bytes_total', help: 'Bytes written to the archive recording.', registers: [this.registry] });
+
+  constructor(options: StationMetricsOptions = {}) {
+    const { clockOffsetMs } = options;
+    this.clockOffsetSeconds = new Gauge({
+      name: 'radio_clock_offset_seconds',
+      help: 'Seconds to add to this host\'s clock to get the storage endpoint\'s, as last measured.',
+      registers: [this.registry],
+      ...(clockOffsetMs && { collect(this: Gauge) { this.set(clockOffsetMs() / 1000); } }),
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The levels of one meter window, labelled by `channels` (see `channelNames`). */
+  recordLevels(reading: LevelReading, channels: readonly string[]): void {
+    channels.forEach((channel, i) => {
+      this.inputPeakDbfs.set({ channel }, reading.peakDbfs[i]!);
+      this.inputRmsDbfs.set({ channel }, reading.rmsDbfs[i]!);
+    });
+    this.silenceSeconds.set(reading.silenceSeconds);
+    if (reading.clipped > 0) this.clippedSamples.inc(reading.clipped);
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The Content-Type of {@link text}. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -88,6 +88,34 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
     expect(log).not.toContain(server.target.credentials.secretAccessKey);
   });
 
+  it('publishes raw PCM from stdin bit-exact, and signs off when stdin ends', async () => {
+    const { store } = await freshBucket();
+    const signal = musicLike(2 * RATE + 777);
+    const d = daemon(['--source', 'stdin', '--format', 's24le', '--segment-seconds', '1', '--window', '100']);
+    const raw = Buffer.alloc(signal.samples.length * 3);
+    signal.samples.forEach((v, i) => raw.writeIntLE(v, i * 3, 3));
+    d.process.stdin!.end(raw);
+    expect(await d.exited).toBe(0);
+    const m = (await readManifest(store))!;
+    expect(m.live).toBe(false);
+    expect(m.streams.hq.segments.map((s) => s.samples)).toEqual([RATE, RATE, 777]);
+    const hq = await decodeListedHq(store, m, work);
+    expect(Buffer.from(hq.buffer).equals(Buffer.from(signal.samples.buffer))).toBe(true);
+  });
+
+  it('with --loop plays the file again from its start, sample-continuous, until stopped', async () => {
+    const { store } = await freshBucket();
+    const signal = musicLike(RATE / 2); // half a segment: every segment holds two passes
+    const d = daemon(['--source', `file:${await input('loop', signal)}`, '--loop', '--speed', '10', '--segment-seconds', '1', '--window', '100']);
+    await waitFor('three segments', async () => ((await readManifest(store))?.streams.hq.segments.length ?? 0) >= 3);
+    d.process.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    const hq = await decodeListedHq(store, (await readManifest(store))!, work);
+    for (let pass = 0; pass < 6; pass++) {
+      expect(Buffer.from(hq.buffer, pass * signal.samples.byteLength, signal.samples.byteLength).equals(Buffer.from(signal.samples.buffer))).toBe(true);
+    }
+  });
+
   it('keeps window + keepExtra segments, and a poller never sees a manifest naming a missing object', async () => {
     const { server, store } = await freshBucket();
     const d = daemon(['--source', `file:${await input('long', musicLike(12 * RATE))}`, '--speed', '8', '--segment-seconds', '1']);

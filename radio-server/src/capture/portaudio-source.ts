@@ -5,6 +5,7 @@ import { UserError } from '../cli/user-error.js';
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 import { decodePcm } from './pcm-decode.js';
 import type { PcmSource } from './pcm-source.js';
+import { wholeFrames } from './whole-frames.js';
 
 /** An input device as the operator sees it in `radio-server devices`. */
 export interface InputDevice {
@@ -79,15 +80,11 @@ export class PortAudioSource implements PcmSource {
 
   async *blocks(): AsyncGenerator<PcmSamples> {
     const frameBytes = 3 * this.openChannels;
-    let carry = Buffer.alloc(0);
     this.stream.start();
     try {
-      for await (const chunk of this.stream as AsyncIterable<Buffer>) {
+      for await (const frames of wholeFrames(this.stream, frameBytes)) {
         if (this.stopped) break;
-        const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-        const whole = bytes.length - (bytes.length % frameBytes);
-        carry = Buffer.from(bytes.subarray(whole));
-        const all = decodePcm(bytes.subarray(0, whole), 's24le');
+        const all = decodePcm(frames, 's24le');
         yield this.picks ? this.pick(all, this.picks) : all;
       }
     } finally {

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 import { BYTES_PER_SAMPLE, decodePcm, KEPT_BITS, type RawSampleFormat } from './pcm-decode.js';
 import type { PcmSource } from './pcm-source.js';
+import { wholeFrames } from './whole-frames.js';
 
 /** Raw interleaved stereo PCM at 48 kHz from a stream (stdin): for arecord, ffmpeg or JACK tools. */
 export class StdinSource implements PcmSource {
@@ -19,14 +20,10 @@ export class StdinSource implements PcmSource {
 
   async *blocks(): AsyncGenerator<PcmSamples> {
     const frameBytes = BYTES_PER_SAMPLE[this.rawFormat] * 2;
-    let carry = Buffer.alloc(0);
     try {
-      for await (const chunk of this.input as AsyncIterable<Buffer>) {
+      for await (const frames of wholeFrames(this.input, frameBytes)) {
         if (this.stopped) break;
-        const bytes = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-        const whole = bytes.length - (bytes.length % frameBytes);
-        carry = Buffer.from(bytes.subarray(whole));
-        if (whole > 0) yield decodePcm(bytes.subarray(0, whole), this.rawFormat);
+        yield decodePcm(frames, this.rawFormat);
       }
     } catch (error) {
       if (!this.stopped) throw error; // stop() destroys the stream: its premature close is expected

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import * as z from 'zod/mini';
 import type { S3Target } from '../publish/s3-store.js';
 import { UserError } from './user-error.js';
@@ -81,6 +82,9 @@ export function parseConfig(env: ConfigSource, overrides: ConfigSource = {}): Co
   const parsed = schema.safeParse(values);
   if (!parsed.success) return { ok: false, problems: parsed.error.issues.map((issue) => issue.message) };
   const v = parsed.data;
+  if (v.STAGING_DIR !== undefined && resolve(v.STAGING_DIR) === resolve(v.RECORDINGS_DIR)) {
+    return { ok: false, problems: ['STAGING_DIR must not be RECORDINGS_DIR: the recording in progress needs a directory of its own (e.g. RECORDINGS_DIR/.staging)'] };
+  }
   return {
     ok: true,
     config: {

@@ -77,6 +77,17 @@ program
     process.exitCode = await runCheck(parseConfig(loadEnvironment()), createLogger({ level: 'warn' }), process.stdout);
   });
 
+program
+  .command('archive')
+  .description('the recordings archive')
+  .command('check')
+  .description('list gaps and overlaps between recordings; exit 1 when there is one')
+  .argument('[dir]', 'recordings directory (default: RECORDINGS_DIR, else ./recordings)')
+  .action(async (dir?: string) => {
+    const { runArchiveCheck } = await import('../archive/archive-check.js');
+    process.exitCode = await runArchiveCheck(dir ?? loadEnvironment().RECORDINGS_DIR ?? './recordings', process.stdout);
+  });
+
 /** The environment, with `.env` in the working directory loaded first if there is one (it never overrides). */
 function loadEnvironment(): NodeJS.ProcessEnv {
   if (existsSync('.env')) process.loadEnvFile('.env');

@@ -1,6 +1,8 @@
 import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
 import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
 import { openSource, type SourceRequest } from '../capture/open-source.js';
+import { ArchiveRecorder } from '../archive/archive-recorder.js';
+import { recoverStaging } from '../archive/recover-staging.js';
 import { checkEnvFilePermissions } from '../ops/env-file-check.js';
 import { Health } from '../ops/health.js';
 import { LevelMeter } from '../ops/level-meter.js';
@@ -12,7 +14,7 @@ import type { StatusLine } from '../ops/status-line.js';
 import { ClockOffset } from '../publish/clock-offset.js';
 import { Publisher } from '../publish/publisher.js';
 import { S3Store } from '../publish/s3-store.js';
-import { Station } from '../pipeline/station.js';
+import { Station, type StationHooks } from '../pipeline/station.js';
 import { loggableConfig, type DaemonConfig } from './config.js';
 
 export interface RunOptions extends SourceRequest {
@@ -42,6 +44,15 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
   const health = new Health({ segmentSeconds: options.segmentSeconds, clockOffsetMs });
   const ops = config.metricsPort ? await startOpsServer({ port: config.metricsPort, metrics, health, log }) : undefined;
   if (ops) log.info({ url: ops.url }, `metrics and health on ${ops.url}/metrics and ${ops.url}/healthz`);
+  // A recording left in staging by a crash is repaired and moved while the station starts.
+  const recovery = recoverStaging(config.stagingDir, config.recordingsDir, log);
+  const recorder = new ArchiveRecorder({ format: source.format, stagingDir: config.stagingDir, recordingsDir: config.recordingsDir, station: config.station, log });
+  let archivedBytes = 0;
+  const countArchiveBytes = () => {
+    metrics.archiveBytes.inc(recorder.bytesWritten - archivedBytes);
+    archivedBytes = recorder.bytesWritten;
+  };
+  let recordingClosed: Promise<void> = Promise.resolve();
   const clockOffset = new ClockOffset({ target: config.storage, clock: store, log });
   await clockOffset.start(); // before the first PUT: a skewed clock would have it rejected
   const publisher = new Publisher({
@@ -65,7 +76,13 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
     log,
     uploadQueueSegments: UPLOAD_QUEUE_SEGMENTS,
     retryDelayMs: 1000,
-    hooks: stationHooks({ metrics, health, meter: new LevelMeter(source.format, log), ...(status && { status }), clockOffsetMs }),
+    hooks: withArchive(stationHooks({ metrics, health, meter: new LevelMeter(source.format, log), ...(status && { status }), clockOffsetMs }), {
+      captured: (block) => recorder.write(block),
+      // The archive never holds less than what was published: what was captured is synced to disk first.
+      beforePublish: () => recorder.flush().then(countArchiveBytes),
+      // Shutdown order: capture stops, the recording is closed and moved, then the last uploads finish.
+      captureEnded: () => void (recordingClosed = recorder.close().then(countArchiveBytes)),
+    }),
   });
   log.info({ firstSeq }, `on air from segment ${firstSeq}`);
 
@@ -83,6 +100,8 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
   process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   try {
     const summary = await station.run();
+    await recordingClosed;
+    await recovery;
     log.info(summary, `published ${summary.published} segments, dropped ${summary.dropped}`);
     return summary.signedOff ? 0 : 1;
   } finally {
@@ -92,4 +111,17 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
     status?.close();
     await ops?.close();
   }
+}
+
+/** The operator's hooks with the archive's added: each event goes to both. */
+function withArchive(view: StationHooks, archive: Required<Pick<StationHooks, 'captured' | 'beforePublish' | 'captureEnded'>>): StationHooks {
+  return {
+    ...view,
+    captured(block) {
+      archive.captured(block);
+      view.captured?.(block);
+    },
+    beforePublish: archive.beforePublish,
+    captureEnded: archive.captureEnded,
+  };
 }

@@ -15,6 +15,10 @@ export interface SegmentPublisher {
 export interface StationHooks {
   /** Every captured block, before segmenting. */
   captured?(block: Int32Array): void;
+  /** Capture has stopped (source ended or stop()); nothing more will be captured. */
+  captureEnded?(): void;
+  /** Awaited before each segment is published (the archive makes what was captured durable first). */
+  beforePublish?(meta: SegmentMeta): Promise<void>;
   encoded?(meta: SegmentMeta, encoded: readonly EncodedSegment[]): void;
   published?(meta: SegmentMeta, seconds: number): void;
   uploadFailed?(meta: SegmentMeta, error: unknown): void;
@@ -128,6 +132,7 @@ export class Station {
       for (const segment of rest) encodeQueue.push(segment);
     } finally {
       encodeQueue.close();
+      options.hooks?.captureEnded?.();
     }
   }
 
@@ -163,6 +168,7 @@ export class Station {
     for (let item = await uploadQueue.peek(); item && !signal.aborted; item = await uploadQueue.peek()) {
       const started = performance.now();
       try {
+        await options.hooks?.beforePublish?.(item.meta);
         await options.publisher.publish(item.meta, item.encoded);
         uploadQueue.remove(item);
         this.published++;

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { S3Target } from '../publish/s3-store.js';
 
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -23,10 +26,13 @@ export function storageEnv(target: S3Target): Record<string, string> {
   };
 }
 
-/** Starts `radio-server <args>`, optionally behind a wrapper command (e.g. faketime); /metrics off unless `env` sets METRICS_PORT. */
+/**
+ * Starts `radio-server <args>`, optionally behind a wrapper command (e.g. faketime). Unless `env` says
+ * otherwise: /metrics off, and recordings in a fresh temporary directory.
+ */
 export function startDaemon(args: string[], env: Record<string, string>, wrapper: string[] = []): Daemon {
   const [command, ...rest] = [...wrapper, process.execPath, CLI, ...args];
-  const child = spawn(command!, rest, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', METRICS_PORT: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(command!, rest, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', METRICS_PORT: '0', RECORDINGS_DIR: mkdtempSync(join(tmpdir(), 'radio-recordings-')), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));

@@ -32,8 +32,20 @@ describe(parseConfig.name, () => {
         },
         station: 'Community Radio',
         publicUrl: undefined,
+        metricsPort: 9464,
+        recordingsDir: './recordings',
+        stagingDir: './recordings/.staging',
       },
     });
+  });
+
+  it('takes METRICS_PORT, RECORDINGS_DIR and STAGING_DIR, and refuses a staging directory that is the recordings one', () => {
+    const result = parseConfig({ ...env, METRICS_PORT: '0', RECORDINGS_DIR: '/var/lib/radio/recordings', STAGING_DIR: '/run/radio' });
+    expect(result.ok && result.config).toMatchObject({ metricsPort: 0, recordingsDir: '/var/lib/radio/recordings', stagingDir: '/run/radio' });
+    expect(problemsOf({ ...env, METRICS_PORT: '70000' })).toEqual(['METRICS_PORT must be a port number (1 to 65535), or 0 to turn /metrics and /healthz off']);
+    expect(problemsOf({ ...env, RECORDINGS_DIR: '/srv/rec', STAGING_DIR: '/srv/rec/' })).toEqual([
+      'STAGING_DIR must not be RECORDINGS_DIR: the recording in progress needs a directory of its own (e.g. RECORDINGS_DIR/.staging)',
+    ]);
   });
 
   it('lets overrides (flags) win over the environment, and takes an empty value as unset', () => {

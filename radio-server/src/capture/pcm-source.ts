@@ -5,6 +5,11 @@ export interface PcmSource {
   readonly format: PcmFormat;
   /** For the operator's log: what is being captured. */
   readonly description: string;
+  /**
+   * A live source (a sound card, the tone) cannot wait: when encoding falls behind, segments are dropped.
+   * A file or a pipe can: the pipeline then waits for the encoders, and nothing is lost.
+   */
+  readonly live: boolean;
   /** Interleaved PCM blocks until the source ends or `stop` is called. Call once. */
   blocks(): AsyncIterable<PcmSamples>;
   /** Ends the blocks after the one being delivered; safe to call more than once. */

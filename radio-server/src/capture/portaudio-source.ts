@@ -57,6 +57,7 @@ const FORMAT_RATE = 48000;
 /** Captures 24-bit/48 kHz from an audio interface through PortAudio (naudiodon). */
 export class PortAudioSource implements PcmSource {
   readonly format: PcmFormat;
+  readonly live = true;
   readonly description: string;
   private readonly stream: Readable & { start(): void; quit(): Promise<void> };
   private readonly openChannels: number;

@@ -7,6 +7,7 @@ import { wholeFrames } from './whole-frames.js';
 /** Raw interleaved stereo PCM at 48 kHz from a stream (stdin): for arecord, ffmpeg or JACK tools. */
 export class StdinSource implements PcmSource {
   readonly format: PcmFormat;
+  readonly live = false;
   readonly description;
   private stopped = false;
 

@@ -14,6 +14,7 @@ const MARKER_FRAMES = 2400;
 /** The test signal: a sine with a periodic marker, generated in real time (or `speed` times faster). */
 export class ToneSource implements PcmSource {
   readonly format = FORMAT;
+  readonly live = true;
   readonly description = `test tone (${TONE_HZ} Hz, ${MARKER_HZ} Hz marker each second)`;
   private readonly abort = new AbortController();
 

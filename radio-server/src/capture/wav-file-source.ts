@@ -16,6 +16,7 @@ export interface WavFileSourceOptions {
 /** A WAV file played as if it were live: paced in real time, optionally looped. */
 export class WavFileSource implements PcmSource {
   readonly format;
+  readonly live = false;
   readonly description;
   private readonly abort = new AbortController();
 

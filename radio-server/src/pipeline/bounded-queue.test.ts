@@ -31,4 +31,18 @@ describe(BoundedQueue.name, () => {
     queue.remove(2);
     expect(queue.length).toBe(0);
   });
+
+  it('pushWhenRoom waits for the consumer instead of dropping', async () => {
+    const dropped: number[] = [];
+    const queue = new BoundedQueue<number>(1, (n) => dropped.push(n));
+    await queue.pushWhenRoom(1);
+    let second = false;
+    const pushing = queue.pushWhenRoom(2).then(() => (second = true));
+    await Promise.resolve();
+    expect(second).toBe(false);
+    expect(await queue.shift()).toBe(1);
+    await pushing;
+    expect(await queue.shift()).toBe(2);
+    expect(dropped).toEqual([]);
+  });
 });

@@ -6,6 +6,7 @@
 export class BoundedQueue<T> {
   private readonly items: T[] = [];
   private waiter: (() => void) | undefined;
+  private roomWaiter: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -26,6 +27,12 @@ export class BoundedQueue<T> {
     this.wake();
   }
 
+  /** Adds an item once there is room, never dropping one: for producers that can wait (a file, not a sound card). */
+  async pushWhenRoom(item: T): Promise<void> {
+    while (this.items.length >= this.capacity) await new Promise<void>((resolve) => (this.roomWaiter = resolve));
+    this.push(item);
+  }
+
   /** The oldest item, waiting for one; undefined once the queue is closed and empty. */
   async peek(): Promise<T | undefined> {
     while (this.items.length === 0 && !this.closed) await new Promise<void>((resolve) => (this.waiter = resolve));
@@ -35,7 +42,7 @@ export class BoundedQueue<T> {
   /** Takes the oldest item, waiting for one; undefined once the queue is closed and empty. */
   async shift(): Promise<T | undefined> {
     const item = await this.peek();
-    if (item !== undefined) this.items.shift();
+    if (item !== undefined) this.remove(item);
     return item;
   }
 
@@ -43,17 +50,19 @@ export class BoundedQueue<T> {
   remove(item: T): void {
     const index = this.items.indexOf(item);
     if (index >= 0) this.items.splice(index, 1);
-  }
-
-  /** Removes and returns everything queued. */
-  drain(): T[] {
-    return this.items.splice(0);
+    this.wakeProducer();
   }
 
   /** No more pushes: consumers get the remaining items, then undefined. */
   close(): void {
     this.closed = true;
     this.wake();
+  }
+
+  private wakeProducer(): void {
+    const waiter = this.roomWaiter;
+    this.roomWaiter = undefined;
+    waiter?.();
   }
 
   private wake(): void {

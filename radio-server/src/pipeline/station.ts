@@ -58,9 +58,10 @@ export interface StationSummary {
 }
 
 /**
- * The daemon's pipeline: source -> segmenter -> encoders -> publisher, joined by bounded queues. Capture
- * never waits on the network: when uploads fall behind, the oldest unsent segments are dropped (the
- * publisher flags the gap as a discontinuity) and publishing resumes as soon as the store answers.
+ * The daemon's pipeline: source -> segmenter -> encoders -> publisher, joined by bounded queues. A live
+ * source never waits on the network: when uploads fall behind, the oldest unsent segments are dropped (the
+ * publisher flags the gap as a discontinuity) and publishing resumes as soon as the store answers. A source
+ * that can wait (a file, a pipe) is held back instead, and loses nothing.
  */
 export class Station {
   private readonly abortUploads = new AbortController();
@@ -120,16 +121,17 @@ export class Station {
       firstSeq: options.firstSeq,
     });
     try {
+      const enqueue = options.source.live ? (s: Segment) => encodeQueue.push(s) : (s: Segment) => encodeQueue.pushWhenRoom(s);
       for await (const block of options.source.blocks()) {
         options.hooks?.captured?.(block);
-        for (const segment of segmenter.push(block)) encodeQueue.push(segment);
+        for (const segment of segmenter.push(block)) await enqueue(segment);
       }
       const rest = segmenter.end();
       const partial = rest.at(-1);
       if (partial && partial.frames < segmenter.segmentFrames) {
         options.log.info({ seq: partial.seq, seconds: partial.frames / options.source.format.sampleRate }, `capture ended: publishing the partial last segment ${partial.seq}`);
       }
-      for (const segment of rest) encodeQueue.push(segment);
+      for (const segment of rest) await enqueue(segment);
     } finally {
       encodeQueue.close();
       options.hooks?.captureEnded?.();
@@ -150,7 +152,8 @@ export class Station {
           discontinuity: segment.discontinuity,
         };
         options.hooks?.encoded?.(meta, encoded);
-        uploadQueue.push({ meta, encoded });
+        if (options.source.live) uploadQueue.push({ meta, encoded });
+        else await uploadQueue.pushWhenRoom({ meta, encoded });
         options.hooks?.queued?.(uploadQueue.length);
       }
     } finally {
@@ -180,10 +183,12 @@ export class Station {
       }
       options.hooks?.queued?.(uploadQueue.length);
     }
-    const abandoned = uploadQueue.drain();
+    // After the shutdown deadline: take what the encoders still deliver (a waiting producer must not hang).
+    const abandoned: number[] = [];
+    for (let item = await uploadQueue.shift(); item; item = await uploadQueue.shift()) abandoned.push(item.meta.seq);
     if (abandoned.length) {
       this.dropped += abandoned.length;
-      options.log.warn({ seqs: abandoned.map((i) => i.meta.seq) }, `shutdown deadline: ${abandoned.length} segments were not published`);
+      options.log.warn({ seqs: abandoned }, `shutdown deadline: ${abandoned.length} segments were not published`);
     }
     if (this.stopping && !signal.aborted) options.log.info('all captured segments published');
   }

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { PcmSource } from '../capture/pcm-source.js';
+import type { EncodedSegment, SegmentEncoder } from '../encode/segment-encoder.js';
+import { memoryLogger } from '../publish/testing/memory-log.js';
+import type { SegmentMeta } from '../publish/publisher.js';
+import type { Segment } from '../segment/segmenter.js';
+import { Station } from './station.js';
+
+// The stages' neighbours are stand-ins here: the real encoders and S3 are proven in the cli/*.it tests.
+const format = { sampleRate: 10, channels: 1, bitsPerSample: 16 } as const;
+
+function source(live: boolean, blocks: number): PcmSource {
+  return {
+    format, live, description: 'test', stop: () => undefined,
+    async *blocks() {
+      for (let i = 0; i < blocks; i++) yield new Int32Array(10).fill(i); // one 1 s segment a block
+    },
+  };
+}
+
+const encoder = (stream: 'hq' | 'lq'): SegmentEncoder => ({
+  stream,
+  encode: async (s: Segment): Promise<EncodedSegment> => ({ stream, seq: s.seq, samples: s.frames, bytes: Buffer.from([s.samples[0]!]) }),
+});
+
+/** A publisher that stays down until `up()`, recording what it stored. */
+function publisher() {
+  const stored: SegmentMeta[] = [];
+  let release: () => void = () => undefined;
+  let isUp = false;
+  const upNow = new Promise<void>((resolve) => (release = resolve));
+  return {
+    stored,
+    up: () => ((isUp = true), release()),
+    async publish(meta: SegmentMeta) {
+      if (!isUp) throw new Error('store is down');
+      stored.push(meta);
+    },
+    finish: async () => undefined,
+    upNow,
+  };
+}
+
+function station(live: boolean, blocks: number, store: ReturnType<typeof publisher>) {
+  return new Station({
+    source: source(live, blocks), segmentSeconds: 1, encoders: [encoder('hq'), encoder('lq')], preRollFrames: 0, postRollFrames: 0,
+    publisher: store, firstSeq: 0, log: memoryLogger().log, uploadQueueSegments: 2, retryDelayMs: 1,
+    // The retry wait ends when the store comes back or the wait is aborted, as the real one does.
+    sleep: (_ms, signal) => new Promise<void>((resolve) => (signal.addEventListener('abort', () => resolve()), void store.upNow.then(resolve))),
+  });
+}
+
+describe(Station.name, () => {
+  it('a live source drops the oldest unsent segments while the store is down, and keeps the newest', async () => {
+    const store = publisher();
+    const run = station(true, 6, store).run();
+    setTimeout(store.up, 50);
+    const summary = await run;
+    expect(summary.dropped).toBeGreaterThan(0);
+    expect(store.stored.map((m) => m.seq).at(-1)).toBe(5);
+  });
+
+  it('a source that can wait loses nothing: capture is held back until the store answers', async () => {
+    const store = publisher();
+    const run = station(false, 6, store).run();
+    setTimeout(store.up, 50);
+    const summary = await run;
+    expect(summary).toMatchObject({ published: 6, dropped: 0 });
+    expect(store.stored.map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('after the shutdown deadline gives up on unsent segments without hanging a waiting source', async () => {
+    const store = publisher();
+    const s = station(false, 8, store);
+    const run = s.run();
+    setTimeout(() => s.abandonUploads(), 20);
+    const summary = await run;
+    expect(summary.published).toBe(0);
+    expect(summary.dropped).toBe(8);
+  });
+});

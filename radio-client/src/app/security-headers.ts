@@ -1,0 +1,56 @@
+import type { MiddlewareHandler } from 'hono';
+
+/** What the pages may load, and who may frame them. */
+export interface SecurityHeadersOptions {
+  /** Origin of the bucket (`https://pub-1234.r2.dev`): the only place the player fetches from. */
+  storageOrigin: string;
+  /** Inline `<style>` contents the pages carry; each is allowed by its SHA-256 hash, nothing else inline. */
+  inlineStyles?: readonly string[];
+  /** Paths other sites may frame (the embed); every other response forbids framing. */
+  framablePaths?: readonly string[];
+}
+
+/**
+ * Middleware setting the security headers on every response: a CSP that allows scripts only from
+ * this site and network and media only to the storage origin, nosniff, no referrer, and framing
+ * refused except on `framablePaths`.
+ */
+export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler {
+  const framable = new Set(options.framablePaths ?? []);
+  let policies: Promise<{ framed: string; unframed: string }> | undefined;
+  return async (c, next) => {
+    await next();
+    policies ??= contentSecurityPolicies(options);
+    const { framed, unframed } = await policies;
+    const canFrame = framable.has(c.req.path);
+    c.res.headers.set('Content-Security-Policy', canFrame ? framed : unframed);
+    if (canFrame) c.res.headers.delete('X-Frame-Options');
+    else c.res.headers.set('X-Frame-Options', 'DENY');
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+    c.res.headers.set('Referrer-Policy', 'no-referrer');
+  };
+}
+
+async function contentSecurityPolicies({ storageOrigin, inlineStyles = [] }: SecurityHeadersOptions) {
+  const hashes = await Promise.all(inlineStyles.map(sha256Source));
+  const base = [
+    "default-src 'none'",
+    "script-src 'self'",
+    ["style-src 'self'", ...hashes].join(' '),
+    "img-src 'self' data:",
+    `connect-src ${storageOrigin}`,
+    `media-src ${storageOrigin}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+  ];
+  return {
+    framed: [...base, 'frame-ancestors *'].join('; '),
+    unframed: [...base, "frame-ancestors 'none'"].join('; '),
+  };
+}
+
+/** `'sha256-…'`: a CSP source allowing exactly this inline content (Web Crypto: any runtime). */
+async function sha256Source(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return `'sha256-${btoa(String.fromCharCode(...digest))}'`;
+}

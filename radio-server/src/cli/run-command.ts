@@ -43,7 +43,6 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
   const metrics = new StationMetrics({ clockOffsetMs });
   const health = new Health({ segmentSeconds: options.segmentSeconds, clockOffsetMs });
   const ops = config.metricsPort ? await startOpsServer({ port: config.metricsPort, metrics, health, log }) : undefined;
-  if (ops) log.info({ url: ops.url }, `metrics and health on ${ops.url}/metrics and ${ops.url}/healthz`);
   // A recording left in staging by a crash is repaired and moved while the station starts.
   const recovery = recoverStaging(config.stagingDir, config.recordingsDir, log);
   const recorder = new ArchiveRecorder({ format: source.format, stagingDir: config.stagingDir, recordingsDir: config.recordingsDir, station: config.station, log });

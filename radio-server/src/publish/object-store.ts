@@ -10,6 +10,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array, headers: ObjectHeaders): Promise<void>;
   /** The object's content, or undefined when there is no such object. */
   get(key: string): Promise<Uint8Array | undefined>;
+  /** The keys that start with `prefix`, in no particular order. */
+  list(prefix: string): Promise<string[]>;
   /** Removes an object; removing a missing one is not an error. */
   delete(key: string): Promise<void>;
 }

@@ -25,6 +25,8 @@ export interface PublisherOptions {
   now?: () => Date;
 }
 
+/** Keys the publisher writes for segments (`hq/0000001041.flac`); anything else in the bucket is not ours. */
+const SEGMENT_KEY = /^(?:hq\/(\d{10})\.flac|lq\/(\d{10})\.opus)$/;
 const segmentKeys = (seq: number) => STREAM_NAMES.map((stream) => segmentKey(stream, seq));
 
 /**
@@ -38,6 +40,8 @@ export class Publisher {
   #history: PublishedSegment[] = [];
   /** Keys of objects that no manifest lists (a half-stored segment, an old run's): deleted with the next round. */
   #orphans = new Set<string>();
+  /** Seqs of an earlier run's segments past its window (its keepExtra): deleted by seq distance. */
+  #keptPastWindow = new Set<number>();
   /** Seq of the segment stored last in this run; undefined until the first one (which is a discontinuity). */
   #lastSeq: number | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -111,7 +115,23 @@ export class Publisher {
       for (const s of old.streams.hq.segments) for (const key of segmentKeys(s.seq)) this.#orphans.add(key);
       log.info({ segments: old.streams.hq.segments.length }, 'the stored manifest describes another format: its segments are unlisted and deleted');
     }
-    log.info({ lastListedSeq: lastListed, nextSeq, listed: this.#history.length }, `resuming after the stored manifest: next seq ${nextSeq}`);
+    // Segments the old run kept past its window (keepExtra) stay until they are window + keepExtra behind
+    // the newest, as if this run had published them; ones it stored without listing go at once.
+    const kept = new Set(this.#history.flatMap((s) => segmentKeys(s.seq)));
+    const firstListed = this.#history[0]?.seq ?? Infinity;
+    for (const stream of STREAM_NAMES) {
+      const stored = await store.list(`${stream}/`).catch((error: unknown) => {
+        throw asStorageError(error, 'LIST', `${stream}/`);
+      });
+      for (const key of stored) {
+        const match = SEGMENT_KEY.exec(key);
+        const seq = match?.[1] ?? match?.[2];
+        if (seq === undefined || kept.has(key)) continue;
+        if (Number(seq) < firstListed) this.#keptPastWindow.add(Number(seq));
+        else this.#orphans.add(key);
+      }
+    }
+    log.info({ lastListedSeq: lastListed, nextSeq, listed: this.#history.length, unlisted: this.#orphans.size }, `resuming after the stored manifest: next seq ${nextSeq}`);
     return nextSeq;
   }
 
@@ -186,11 +206,14 @@ export class Publisher {
     const expired = this.#history.slice(0, Math.max(0, this.#history.length - window - keepExtra));
     // Never delete what is still kept: a stray orphan key of a kept seq is spared.
     const kept = new Set(this.#history.slice(expired.length).flatMap((s) => segmentKeys(s.seq)));
-    const keys = [...expired.flatMap((s) => segmentKeys(s.seq)), ...this.#orphans].filter((key) => !kept.has(key));
+    const newestSeq = this.#history.at(-1)?.seq ?? -Infinity;
+    const agedOut = [...this.#keptPastWindow].filter((seq) => newestSeq - seq >= window + keepExtra);
+    for (const seq of agedOut) this.#keptPastWindow.delete(seq);
+    const keys = [...expired.flatMap((s) => segmentKeys(s.seq)), ...agedOut.flatMap(segmentKeys), ...this.#orphans].filter((key) => !kept.has(key));
     const results = await Promise.allSettled(keys.map((key) => store.delete(key)));
     const notDeleted = new Set(keys.filter((_, i) => results[i]!.status === 'rejected'));
     if (notDeleted.size > 0) log.warn({ keys: [...notDeleted] }, `${notDeleted.size} expired objects could not be deleted; trying again after the next segment`);
     this.#history = [...expired.filter((s) => segmentKeys(s.seq).some((key) => notDeleted.has(key))), ...this.#history.slice(expired.length)];
-    this.#orphans = new Set([...this.#orphans].filter((key) => notDeleted.has(key)));
+    this.#orphans = new Set([...this.#orphans, ...agedOut.flatMap(segmentKeys)].filter((key) => notDeleted.has(key)));
   }
 }

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { prefixedKey } from '@radio/protocol';
 import type { Logger } from '../ops/logger.js';
 import type { ObjectHeaders, ObjectStore } from './object-store.js';
@@ -87,6 +87,17 @@ export class S3Store implements ObjectStore, SigningClock {
         if (error instanceof NoSuchKey) return undefined;
         throw error;
       }
+    });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    return this.#request('LIST', prefix, async () => {
+      const keys: string[] = [];
+      const strip = this.#key('').length;
+      for await (const page of paginateListObjectsV2({ client: this.#client }, { Bucket: this.#bucket, Prefix: this.#key(prefix) })) {
+        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key.slice(strip));
+      }
+      return keys;
     });
   }
 

@@ -84,7 +84,7 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'radio-client-it-'));
     const material = await encodeTone(dir, 2, 4);
-    station = await LiveStation.start(join(dir, 's3'), material);
+    station = await LiveStation.start(material);
     app = await serveApp(join(dir, 'assets'), station.publicUrl);
     browser = await launchChromium();
     page = await browser.newPage();
@@ -231,13 +231,13 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
   });
 
   it('names a missing CORS rule on the bucket', async () => {
-    await station.putManifest('nocors', '{}');
+    const noCorsManifestUrl = await station.putManifestWithoutCors('{}');
     await page.evaluate((src) => {
       const other = document.createElement('radio-player');
       other.id = 'nocors';
       other.src = src;
       document.body.append(other);
-    }, `${station.origin}/nocors/manifest.json`);
+    }, noCorsManifestUrl);
     await page.locator('#nocors').getByRole('button', { name: 'Play' }).click();
     await page.locator('#nocors').getByRole('status').filter({ hasText: 'CORS' }).waitFor({ timeout: DEADLINE_MS });
     expect(await page.locator('#nocors').getByRole('status').textContent()).toMatch(/^The station's storage does not allow this site \(CORS\)/);

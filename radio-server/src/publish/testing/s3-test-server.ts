@@ -13,7 +13,7 @@ import { verifySigV4 } from './sigv4-verifier.js';
 export interface ServerEvent {
   phase: 'received' | 'answered';
   method: string;
-  /** Object key within the bucket (no bucket, no query); '' for a request on the bucket itself. */
+  /** Object key within the bucket (no bucket, no query); '' for a request on the bucket itself or on an extra bucket. */
   key: string;
   /** Set when answered. */
   status?: number;
@@ -24,6 +24,8 @@ export interface ServerEvent {
 export interface S3TestServerOptions {
   /** Bucket configs (e.g. a CORS XML) for the bucket. */
   bucketConfigs?: string[];
+  /** Further buckets, without configs, on the same origin with the same credentials (e.g. one without CORS). */
+  extraBuckets?: string[];
 }
 
 /** A real s3rver on loopback behind a SigV4 check, with its own credentials and a log of every request. */
@@ -67,7 +69,7 @@ export async function startS3TestServer(options: S3TestServerOptions = {}): Prom
   account.createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
   const secrets = new Map([[credentials.accessKeyId, credentials.secretAccessKey]]);
 
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: options.bucketConfigs ?? [] }] });
+  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket, configs: options.bucketConfigs ?? [] }, ...(options.extraBuckets ?? []).map((name) => ({ name }))] });
   const upstream = await s3rver.run();
   const events: ServerEvent[] = [];
   // s3rver rewrites an object in place, so a GET during a PUT of the same key can read a torn object or

@@ -1,23 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArchiveFile } from './archive-file.js';
 import { formatDuration, runArchiveCheck } from './archive-check.js';
 import { recordingName } from './recording-name.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const RATE = 48000;
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'archive-check-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('archive-check-');
 
 /** A finished recording of `seconds` of silence starting at `start` (ISO), named as the recorder names it. */
 async function plant(dir: string, start: string, seconds: number, { dated = true } = {}): Promise<void> {

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,16 +10,16 @@ import { noise } from '../testing/signals.js';
 import { runArchiveCheck } from './archive-check.js';
 import { ArchiveRecorder } from './archive-recorder.js';
 import { recordingName } from './recording-name.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const run = promisify(execFile);
 const RATE = 48000;
 const BLOCK = RATE / 10;
 const mounts: string[] = [];
-const dirs: string[] = [];
+const tempDir = useTempDirs('archive-disk-full-');
 
 afterEach(async () => {
   for (const mount of mounts.splice(0)) await run('umount', [mount]);
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
 /** Writes `path` until the filesystem is full (ENOSPC), as another program filling the disk would. */
@@ -42,8 +41,7 @@ function sameSamples(a: Int32Array, b: Int32Array): boolean {
 
 describe(`${ArchiveRecorder.name} on a full disk`, () => {
   it('logs one ERROR, keeps the caller going, salvages what it wrote, and records again once there is room', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'archive-disk-full-'));
-    dirs.push(dir);
+    const dir = await tempDir();
     // Staging on a 1 MiB tmpfs, recordings on the disk: also a move across filesystems.
     const staging = join(dir, 'staging');
     const recordings = join(dir, 'recordings');

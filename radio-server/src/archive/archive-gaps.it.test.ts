@@ -1,17 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const run = promisify(execFile);
 const SCRIPT = new URL('../../../scripts/archive-gaps', import.meta.url).pathname;
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('archive-gaps-');
 
 /** A recording made by the reference `flac` tool: `seconds` of 48 kHz stereo silence, DATE = start. */
 async function plant(dir: string, start: string, seconds: number): Promise<void> {
@@ -31,9 +26,8 @@ async function archiveGaps(args: string[], env: Record<string, string>, cwd: str
 
 describe('scripts/archive-gaps', () => {
   it('checks RECORDINGS_DIR (or its argument) with the built CLI and exits 1 on a gap, 0 on a clean run, 2 without a directory', async () => {
-    const gappy = await mkdtemp(join(tmpdir(), 'archive-gaps-'));
-    const clean = await mkdtemp(join(tmpdir(), 'archive-gaps-'));
-    dirs.push(gappy, clean);
+    const gappy = await tempDir();
+    const clean = await tempDir();
     await plant(gappy, '2026-11-23T22:00:00.000Z', 1);
     await plant(gappy, '2026-11-23T22:00:03.000Z', 1);
     await plant(clean, '2026-11-23T22:00:00.000Z', 1);

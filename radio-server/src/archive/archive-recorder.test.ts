@@ -1,7 +1,6 @@
-import { copyFile, mkdtemp, open, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
 import type { PcmFormat } from '../segment/pcm.js';
 import { ffmpegDecodeInt, flacTest } from '../testing/reference-decoders.js';
@@ -9,19 +8,10 @@ import { musicLike, seededRandom } from '../testing/signals.js';
 import { runArchiveCheck } from './archive-check.js';
 import { ArchiveRecorder } from './archive-recorder.js';
 import { readFlacHead } from './flac-metadata.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const RATE = 48000;
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'archive-recorder-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('archive-recorder-');
 
 /** The same bytes: Int32Array equality without vitest diffing half a million numbers. */
 function sameSamples(a: Int32Array, b: Int32Array): boolean {

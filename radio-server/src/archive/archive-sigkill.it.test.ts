@@ -1,22 +1,18 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
 import { waitFor } from '../testing/daemon.js';
 import { ffmpegDecodeInt, flacTest } from '../testing/reference-decoders.js';
 import { musicLike } from '../testing/signals.js';
 import { readFlacHead } from './flac-metadata.js';
 import { recoverStaging } from './recover-staging.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const RATE = 48000;
 const DIST = new URL('../../dist/', import.meta.url);
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('archive-sigkill-');
 
 /** The daemon's recorder in its own process (the built module), fed 100 ms blocks at 4x real time; prints each sync. */
 const RECORDER_SCRIPT = `
@@ -40,8 +36,7 @@ setInterval(() => {
 
 describe('ArchiveRecorder killed with SIGKILL', () => {
   it('leaves a staging file that recovery turns into a valid recording holding everything synced', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'archive-sigkill-'));
-    dirs.push(dir);
+    const dir = await tempDir();
     const staging = join(dir, 'staging');
     const recordings = join(dir, 'recordings');
     const signal = musicLike(30 * RATE).samples;

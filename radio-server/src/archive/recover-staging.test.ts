@@ -1,27 +1,22 @@
-import { appendFile, copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, copyFile, mkdir, open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
 import { ffmpegDecodeInt, flacTest } from '../testing/reference-decoders.js';
 import { musicLike } from '../testing/signals.js';
 import { ArchiveFile } from './archive-file.js';
 import { readFlacHead } from './flac-metadata.js';
 import { recoverStaging } from './recover-staging.js';
+import { useTempDirs } from '../testing/temp-dirs.js';
 
 const RATE = 48000;
 const FORMAT = { sampleRate: RATE, channels: 2, bitsPerSample: 24 } as const;
 const NAME = '2026-11-23T22-00-00Z.flac';
 const signal = musicLike(3 * RATE).samples;
-const dirs: string[] = [];
-
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = useTempDirs('recover-staging-');
 
 async function setup(): Promise<{ staging: string; recordings: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'recover-staging-'));
-  dirs.push(dir);
+  const dir = await tempDir();
   await mkdir(join(dir, 'staging'));
   return { staging: join(dir, 'staging'), recordings: join(dir, 'recordings') };
 }

@@ -117,7 +117,7 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
   });
 
   it('keeps window + keepExtra segments, and a poller never sees a manifest naming a missing object', async () => {
-    const { server, store } = await freshBucket();
+    const { store } = await freshBucket();
     const d = daemon(['--source', `file:${await input('long', musicLike(12 * RATE))}`, '--speed', '8', '--segment-seconds', '1']);
     let polls = 0;
     let exited = false;
@@ -143,7 +143,7 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
   });
 
   it('never reuses a seq across restarts and marks the first segment after a restart as a discontinuity', async () => {
-    const { server, store } = await freshBucket();
+    await freshBucket();
     const file = await input('short', musicLike(2 * RATE));
     expect(await daemon(['--source', `file:${file}`, '--speed', '20', '--segment-seconds', '1']).exited).toBe(0);
     const first = (await manifest())!.streams.hq.segments.map((s) => s.seq);
@@ -155,7 +155,7 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
   });
 
   it('on SIGTERM stops capture, publishes what it has, writes live: false and exits 0', async () => {
-    const { server, store } = await freshBucket();
+    await freshBucket();
     const d = daemon(['--source', 'tone', '--segment-seconds', '1']);
     await waitFor('two published segments', async () => ((await manifest())?.streams.hq.segments.length ?? 0) >= 2);
     const signalled = Date.now();

@@ -244,6 +244,7 @@ describe(Publisher.name, () => {
     const store: ObjectStore = {
       put: (key: string, body: Uint8Array, headers: ObjectHeaders) => (key === segmentKey('lq', 22) ? refused : good).put(key, body, headers),
       get: (key: string) => good.get(key),
+      list: (prefix: string) => good.list(prefix),
       delete: (key: string) => good.delete(key),
     };
     const p = publisher(store);
@@ -268,6 +269,7 @@ describe(Publisher.name, () => {
     const store: ObjectStore = {
       put: (key: string, body: Uint8Array, headers: ObjectHeaders) => (refuseManifest && key === 'manifest.json' ? refused : good).put(key, body, headers),
       get: (key: string) => good.get(key),
+      list: (prefix: string) => good.list(prefix),
       delete: (key: string) => good.delete(key),
     };
     const p = publisher(store);

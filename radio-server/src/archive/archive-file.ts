@@ -107,7 +107,7 @@ export class ArchiveFile {
   }
 
   private async writePending(): Promise<void> {
-    for (const { position, bytes, samples } of this.pending.splice(0)) {
+    for (const { position, bytes, samples } of coalesce(this.pending.splice(0))) {
       for (let done = 0; done < bytes.length; ) {
         const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
         done += bytesWritten;
@@ -117,4 +117,20 @@ export class ArchiveFile {
       this.framesWritten += samples;
     }
   }
+}
+
+/** Joins chunks that follow each other in the file into one write (libFLAC hands over a frame in pieces). */
+function coalesce(chunks: { position: number; bytes: Buffer; samples: number }[]): { position: number; bytes: Buffer; samples: number }[] {
+  const runs: { position: number; parts: Buffer[]; length: number; samples: number }[] = [];
+  for (const chunk of chunks) {
+    const run = runs.at(-1);
+    if (run && run.position + run.length === chunk.position) {
+      run.parts.push(chunk.bytes);
+      run.length += chunk.bytes.length;
+      run.samples += chunk.samples;
+    } else {
+      runs.push({ position: chunk.position, parts: [chunk.bytes], length: chunk.bytes.length, samples: chunk.samples });
+    }
+  }
+  return runs.map((run) => ({ position: run.position, bytes: run.parts.length === 1 ? run.parts[0]! : Buffer.concat(run.parts, run.length), samples: run.samples }));
 }

@@ -2,7 +2,8 @@
 import { OBJECT_HEADERS, MANIFEST_KEY, segmentKey } from '@radio/protocol/keys';
 import { openWavFile } from '../capture/wav-file.js';
 import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
-import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
+import { OPUS_POST_ROLL, OPUS_PRE_ROLL } from '../encode/opus-segment-encoder.js';
+import { OpusWorkerEncoder } from '../encode/worker-segment-encoder.js';
 import type { SegmentEncoder } from '../encode/segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
 import { DirectoryStore } from '../publish/directory-store.js';
@@ -42,10 +43,8 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
     const station: StationDescription = { station: options.station, segmentSeconds: options.segmentSeconds, format: wav.format, opusBitrate: options.opusBitrate };
     const segmentFrames = options.segmentSeconds * wav.format.sampleRate;
     const segmenter = new Segmenter({ format: wav.format, segmentFrames, preRollFrames: OPUS_PRE_ROLL, postRollFrames: OPUS_POST_ROLL, firstSeq: 0 });
-    const encoders: SegmentEncoder[] = [
-      new FlacSegmentEncoder({ format: wav.format, compressionLevel: options.flacLevel }),
-      new OpusSegmentEncoder({ format: wav.format, bitrate: options.opusBitrate }),
-    ];
+    const opus = new OpusWorkerEncoder({ format: wav.format, bitrate: options.opusBitrate });
+    const encoders: SegmentEncoder[] = [new FlacSegmentEncoder({ format: wav.format, compressionLevel: options.flacLevel }), opus];
     const store: ObjectStore = new DirectoryStore(options.out);
     const startedAt = now();
     const published: PublishedSegment[] = [];
@@ -60,10 +59,25 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
         bytes: { hq: encoded[0]!.bytes.length, lq: encoded[1]!.bytes.length },
       });
     };
-    for await (const block of wav.blocks(READ_BLOCK_FRAMES)) {
-      for (const segment of segmenter.push(block)) await publish(segment);
+    // Two segments in flight: while the worker encodes one segment's Opus, this thread reads the next
+    // and encodes its FLAC.
+    let inFlight: Promise<void> = Promise.resolve();
+    const next = async (segment: Segment) => {
+      const previous = inFlight;
+      inFlight = publish(segment);
+      await previous;
+    };
+    try {
+      for await (const block of wav.blocks(READ_BLOCK_FRAMES)) {
+        for (const segment of segmenter.push(block)) await next(segment);
+      }
+      for (const segment of segmenter.end()) await next(segment);
+      await inFlight;
+    } finally {
+      await inFlight.catch(() => undefined);
+      await opus.close();
     }
-    for (const segment of segmenter.end()) await publish(segment);
+    published.sort((a, b) => a.seq - b.seq);
     await store.put(MANIFEST_KEY, serializeManifest(buildManifest(station, published, false, now())), OBJECT_HEADERS.manifest);
     return { segments: published.length, frames: wav.frames, manifestPath: `${options.out}/${MANIFEST_KEY}` };
   } finally {

@@ -27,7 +27,8 @@ export class FlacSegmentEncoder implements SegmentEncoder {
 
   async encode(segment: Segment): Promise<EncodedSegment> {
     const { format, compressionLevel } = this.options;
-    const file = new MemoryFile(1 << 20);
+    // Room for the raw PCM: FLAC is smaller but for white noise, so the file rarely grows.
+    const file = new MemoryFile(segment.frames * format.channels * (format.bitsPerSample / 8) + 8192);
     const encoder = new EncoderBuilder()
       .setChannels(format.channels)
       .setBitsPerSample(format.bitsPerSample)

@@ -16,9 +16,3 @@ export function measure(command, args) {
   const [cpu, wall, maxRssKb] = execFileSync('python3', ['-c', WRAPPER, command, ...args], { encoding: 'utf8' }).trim().split(' ').map(Number);
   return { cpu, wall, maxRssMb: maxRssKb / 1024 };
 }
-
-/** The median of `runs` measurements (by CPU time). */
-export function median(runs, command, args) {
-  const results = Array.from({ length: runs }, () => measure(command, args)).sort((a, b) => a.cpu - b.cpu);
-  return results[Math.floor(runs / 2)];
-}

@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median } from './cpu.mjs';
+import { measure } from './cpu.mjs';
 
 const MINUTES = Number(process.env.BENCH_MINUTES ?? 3);
-const RUNS = 3;
+const RUNS = 5;
 const dir = mkdtempSync(join(tmpdir(), 'radio-bench-encode-'));
 const input = join(dir, 'programme.wav');
 const cli = new URL('../../radio-server/dist/cli/main.js', import.meta.url).pathname;
@@ -17,13 +17,21 @@ const cli = new URL('../../radio-server/dist/cli/main.js', import.meta.url).path
 execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `sine=f=220:d=${MINUTES * 60},vibrato=f=5`, '-f', 'lavfi', '-i', `sine=f=331:d=${MINUTES * 60}`, '-f', 'lavfi', '-i', `anoisesrc=d=${MINUTES * 60}:c=pink:a=0.1`,
   '-filter_complex', '[0][1][2]amix=inputs=3,aformat=channel_layouts=stereo', '-ar', '48000', '-c:a', 'pcm_s24le', '-y', input]);
 
-const ours = median(RUNS, 'node', [cli, 'encode', input, '--out', join(dir, 'out')]);
-const flac = median(RUNS, 'flac', ['-5', '-f', '--silent', '-o', join(dir, 'anchor.flac'), input]);
-const opus = median(RUNS, 'opusenc', ['--quiet', '--bitrate', '128', input, join(dir, 'anchor.opus')]);
+// Rounds interleave the three commands, so a change of load on the machine hits them alike.
+const runs = { ours: [], flac: [], opus: [] };
+for (let round = 0; round < RUNS; round++) {
+  runs.ours.push(measure('node', [cli, 'encode', input, '--out', join(dir, 'out')]));
+  runs.flac.push(measure('flac', ['-5', '-f', '--silent', '-o', join(dir, 'anchor.flac'), input]));
+  runs.opus.push(measure('opusenc', ['--quiet', '--bitrate', '128', input, join(dir, 'anchor.opus')]));
+}
+const median = (results) => [...results].sort((a, b) => a.cpu - b.cpu)[Math.floor(results.length / 2)];
+const ours = median(runs.ours);
+const flac = median(runs.flac);
+const opus = median(runs.opus);
 const anchors = flac.cpu + opus.cpu;
 
 const row = (name, m) => console.log(`${name.padEnd(34)} cpu ${m.cpu.toFixed(2).padStart(6)} s   wall ${m.wall.toFixed(2).padStart(6)} s   peak RSS ${m.maxRssMb.toFixed(0).padStart(4)} MB`);
-console.log(`input: ${MINUTES} min of 24-bit stereo 48 kHz; median of ${RUNS} runs each`);
+console.log(`input: ${MINUTES} min of 24-bit stereo 48 kHz; median of ${RUNS} interleaved runs each`);
 row('radio-server encode (HQ + LQ)', ours);
 row('flac -5', flac);
 row('opusenc --bitrate 128', opus);

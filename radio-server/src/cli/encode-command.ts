@@ -49,6 +49,7 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
     const startedAt = now();
     const published: PublishedSegment[] = [];
     const publish = async (segment: Segment) => {
+      // In this order: libFLAC reads the samples synchronously, then they move to the Opus worker.
       const encoded = await Promise.all(encoders.map((e) => e.encode(segment)));
       await Promise.all(encoded.map((e) => store.put(segmentKey(e.stream, e.seq), e.bytes, OBJECT_HEADERS[e.stream])));
       published.push({

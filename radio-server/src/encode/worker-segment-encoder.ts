@@ -6,6 +6,8 @@ import type { EncodedSegment, SegmentEncoder } from './segment-encoder.js';
 /**
  * The LQ encoder on a second core: libopus is ~80 % of the encoding work, so with it in a worker thread
  * the main thread reads, encodes FLAC and writes meanwhile. Segments are encoded in the order given.
+ * The segment's sample buffers move to the worker (they are detached here): call it after the other
+ * encoders have read them.
  */
 export class OpusWorkerEncoder implements SegmentEncoder {
   readonly stream = 'lq' as const;
@@ -29,7 +31,8 @@ export class OpusWorkerEncoder implements SegmentEncoder {
   encode(segment: Segment): Promise<EncodedSegment> {
     return new Promise((resolve, reject) => {
       this.pending.set(segment.seq, { resolve, reject });
-      this.worker.postMessage(segment);
+      const buffers = new Set([segment.samples.buffer, segment.preRoll.buffer, segment.postRoll.buffer] as ArrayBuffer[]);
+      this.worker.postMessage(segment, [...buffers]);
     });
   }
 

@@ -257,6 +257,16 @@ describe('radio-server encode, bad input', () => {
     expect(result.stderr).toBe(`radio-server: input ${input} is not readable (check its permissions)\n`);
   });
 
+  it('says in one line when the output folder cannot be written', async () => {
+    const input = join(work, 'ok-out.wav');
+    await writeWav(input, musicLike(480));
+    const notAFolder = join(work, 'a-file');
+    await writeFile(notAFolder, 'x');
+    const result = await radioServer('encode', input, '--out', join(notAFolder, 'show'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`radio-server: cannot mkdir ${join(notAFolder, 'show', 'hq')}: a part of the path is a file, not a folder\n`);
+  });
+
   it('refuses an empty WAV and out-of-range options', async () => {
     const empty = join(work, 'empty.wav');
     await writeFile(empty, wavBytes(musicLike(0)));

@@ -11,9 +11,23 @@ import { UserError } from './user-error.js';
 // clutter journald; the README says when to move to Node 22.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-
 /** Exit code of every user error: bad input, bad config, bad arguments. */
 const USAGE_EXIT = 2;
+
+const FILE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied (check the owner and mode of the folder)',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  ENOSPC: 'the disk is full',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'no such file or folder',
+};
+
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException & { code: string; path: string; syscall: string } {
+  const e = error as NodeJS.ErrnoException;
+  return e instanceof Error && typeof e.code === 'string' && typeof e.path === 'string' && typeof e.syscall === 'string' && e.code in FILE_ERRORS;
+}
 
 const program = new Command('radio-server')
   .description('The station\'s capture daemon: audio in, FLAC and Ogg Opus segments out.')
@@ -103,6 +117,11 @@ try {
   } else if (error instanceof UserError) {
     process.stderr.write(`radio-server: ${error.message}\n`);
     process.exitCode = error.exitCode;
+  } else if (isFileSystemError(error)) {
+    // A path the operator gave cannot be written or read (permissions, a file where a folder should be, a
+    // full disk): their problem to fix, so one line, not a stack trace.
+    process.stderr.write(`radio-server: cannot ${error.syscall} ${error.path}: ${FILE_ERRORS[error.code] ?? error.code}\n`);
+    process.exitCode = USAGE_EXIT;
   } else {
     throw error;
   }

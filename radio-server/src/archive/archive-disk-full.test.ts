@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
 import { waitFor } from '../testing/daemon.js';
 import { ffmpegDecodeInt, flacTest } from '../testing/reference-decoders.js';
-import { noise } from '../testing/signals.js';
+import { noise, sameSamples } from '../testing/signals.js';
 import { runArchiveCheck } from './archive-check.js';
 import { ArchiveRecorder } from './archive-recorder.js';
 import { recordingName } from './recording-name.js';
@@ -35,9 +35,6 @@ async function fillDisk(path: string): Promise<void> {
   }
 }
 
-function sameSamples(a: Int32Array, b: Int32Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 describe(`${ArchiveRecorder.name} on a full disk`, () => {
   it('logs one ERROR, keeps the caller going, salvages what it wrote, and records again once there is room', async () => {

@@ -1,10 +1,7 @@
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { Encoder, EncoderBuilder, format as flacFormat, metadata } from 'flac-bindings/api';
+import { format as flacFormat, metadata, type Encoder } from 'flac-bindings/api';
+import { asFlacInput, openFlacStream, type FlacSink } from '../encode/flac-stream.js';
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
-
-/** libFLAC's SEEK_STATUS_OK and TELL_STATUS_OK; flac-bindings' typings give Encoder the decoder's enums. */
-const SEEK_STATUS_OK = 0;
-const TELL_STATUS_OK = 0;
 
 /** The encoder named in each recording's ENCODER comment. */
 export const ARCHIVE_ENCODER = `radio-server archive (${flacFormat.VENDOR_STRING})`;
@@ -31,14 +28,15 @@ interface PendingWrite {
  * crash recovery expects. libFLAC's synchronous API: a captured block encodes in well under a millisecond,
  * and the Async API's thread-pool round trips cost half as much CPU again and ~10 MB of RSS (measured).
  */
-export class ArchiveFile {
+export class ArchiveFile implements FlacSink {
   /** Frames of audio in whole FLAC frames written to the file so far. */
   framesWritten = 0;
   /** Bytes written to the file so far. */
   bytesWritten = 0;
   /** Written since the last sync. */
   dirty = false;
-  private position = 0;
+  /** Where libFLAC writes next (it seeks back at the end to complete STREAMINFO). */
+  position = 0;
   private pending: PendingWrite[] = [];
   private encoder!: Encoder;
 
@@ -54,17 +52,7 @@ export class ArchiveFile {
     try {
       const comments = new metadata.VorbisCommentMetadata();
       for (const comment of options.comments) comments.appendComment(comment);
-      file.encoder = new EncoderBuilder()
-        .setChannels(options.format.channels)
-        .setBitsPerSample(options.format.bitsPerSample)
-        .setSampleRate(options.format.sampleRate)
-        .setCompressionLevel(options.compressionLevel)
-        .setMetadata([comments])
-        .buildWithStream(
-          (bytes: Buffer, samples: number) => (file.queue(bytes, samples), Encoder.WriteStatus.OK),
-          (offset: number | bigint) => ((file.position = Number(offset)), SEEK_STATUS_OK),
-          () => ({ offset: file.position, returnValue: TELL_STATUS_OK }),
-        );
+      file.encoder = openFlacStream({ format: options.format, compressionLevel: options.compressionLevel, metadata: [comments] }, file);
       await file.writePending();
       return file;
     } catch (error) {
@@ -77,8 +65,7 @@ export class ArchiveFile {
   /** Encodes interleaved samples (on this thread); the frames libFLAC completes are written (not yet synced). */
   async append(samples: PcmSamples): Promise<void> {
     const frames = samples.length / this.format.channels;
-    const pcm = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-    if (!this.encoder.processInterleaved(pcm, frames)) throw new Error(`libFLAC could not encode: ${this.encoder.getResolvedStateString()}`);
+    if (!this.encoder.processInterleaved(asFlacInput(samples), frames)) throw new Error(`libFLAC could not encode: ${this.encoder.getResolvedStateString()}`);
     await this.writePending();
   }
 
@@ -101,7 +88,8 @@ export class ArchiveFile {
     await this.handle.close().catch(() => undefined);
   }
 
-  private queue(bytes: Buffer, samples: number): void {
+  /** libFLAC's output: queued, and written to the file by the next append (or finish). */
+  write(bytes: Buffer, samples: number): void {
     this.pending.push({ position: this.position, bytes: Buffer.from(bytes), samples });
     this.position += bytes.length;
   }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
 import type { PcmFormat } from '../segment/pcm.js';
 import { ffmpegDecodeInt, flacTest } from '../testing/reference-decoders.js';
-import { musicLike, seededRandom } from '../testing/signals.js';
+import { musicLike, sameSamples, seededRandom } from '../testing/signals.js';
 import { runArchiveCheck } from './archive-check.js';
 import { ArchiveRecorder } from './archive-recorder.js';
 import { readFlacHead } from './flac-metadata.js';
@@ -13,10 +13,6 @@ import { useTempDirs } from '../testing/temp-dirs.js';
 const RATE = 48000;
 const tempDir = useTempDirs('archive-recorder-');
 
-/** The same bytes: Int32Array equality without vitest diffing half a million numbers. */
-function sameSamples(a: Int32Array, b: Int32Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
 
 /** Feeds `samples` in blocks of random sizes (as a capture would), the clock following the sample count. */
 async function feed(recorder: ArchiveRecorder, samples: Int32Array, channels: number, clock: { frames: number }): Promise<void> {

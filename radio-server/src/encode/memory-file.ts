@@ -1,5 +1,7 @@
+import type { FlacSink } from './flac-stream.js';
+
 /** A growable in-memory file with a position, for encoders that seek back to rewrite their headers. */
-export class MemoryFile {
+export class MemoryFile implements FlacSink {
   private buffer = Buffer.alloc(0);
   private length = 0;
   position = 0;

@@ -62,3 +62,8 @@ export function silence(frames: number, bits: 16 | 24 | 32 = 24): Signal {
 export function transients(frames: number, bits: 16 | 24 | 32 = 24): Signal {
   return makeSignal(frames, 2, bits, (f) => (f % 12000 < 48 ? 0.9 * (1 - (f % 12000) / 48) : 0.05 * Math.sin((2 * Math.PI * 440 * f) / RATE)));
 }
+
+/** The same samples, byte for byte: Int32Array equality without vitest diffing half a million numbers. */
+export function sameSamples(a: Int32Array, b: Int32Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}

@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger } from '../ops/logger.js';
-import { channelPair, integerIn, positiveNumber, segmentSeconds } from './options.js';
+import { channelPair, decibels, integerIn, positiveNumber, segmentSeconds } from './options.js';
 import { UserError } from './user-error.js';
 
 // The AWS SDK warns once per process on Node < 22 that its releases after January 2027 will need Node 22.
@@ -64,6 +64,8 @@ program
   .addOption(new Option('--flac-level <n>', 'FLAC compression level (0..8)').default(5).argParser(integerIn(0, 8)))
   .addOption(new Option('--opus-bitrate <bps>', 'Opus bitrate in bits per second').default(128000).argParser(integerIn(6000, 510000)))
   .addOption(new Option('--station <name>', 'station name written to the manifest (default: STATION_NAME)'))
+  .addOption(new Option('--dead-air-dbfs <db>', 'dead air: input RMS below this level ...').default(-50).argParser(decibels))
+  .addOption(new Option('--dead-air-seconds <s>', '... for this long logs a WARN (and sets radio_silence_seconds)').default(30).argParser(positiveNumber))
   .action(async (options) => {
     // The daemon runs for months: memory over peak speed. Segments are big typed arrays outside the V8
     // heap, its small objects die young, and its hot loops are few. 4 MB semi-spaces instead of 16 and

@@ -34,3 +34,10 @@ export function channelPair(value: string): number[] {
   }
   return inputs;
 }
+
+/** A level in dBFS below full scale, e.g. -50. */
+export function decibels(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n >= 0 || n < -140) throw new InvalidArgumentError('expected a level in dBFS from -140 to 0, e.g. -50.');
+  return n;
+}

@@ -235,6 +235,16 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
     expect(await d.exited).toBe(0);
   });
 
+  it('warns of dead air at the level and after the time the operator set', async () => {
+    const { store } = await freshBucket();
+    // The tone peaks at -12 dBFS (RMS -15): under a -6 dBFS threshold it counts as dead air.
+    const d = daemon(['--source', 'tone', '--speed', '4', '--segment-seconds', '1', '--dead-air-dbfs', '-6', '--dead-air-seconds', '2']);
+    await waitFor('the dead-air warning', () => /dead air: the input has been under -6 dBFS for 2 s/.test(d.output()));
+    d.process.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    expect((await readManifest(store))!.live).toBe(false);
+  });
+
   it('says what is wrong with the configuration in one line per problem, exit 2, without the secret', async () => {
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
     const d = startDaemon(['run', '--source', 'tone'], { R2_ENDPOINT: 'ftp://example', R2_BUCKET: 'radio', R2_ACCESS_KEY: 'AKIA', R2_SECRET_KEY: `${secret} x` });

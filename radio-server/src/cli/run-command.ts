@@ -23,6 +23,9 @@ export interface RunOptions extends SourceRequest {
   keepExtra: number;
   flacLevel: number;
   opusBitrate: number;
+  /** Dead air: RMS under `deadAirDbfs` for `deadAirSeconds`. */
+  deadAirDbfs: number;
+  deadAirSeconds: number;
 }
 
 /** How long a clean stop may spend on unsent segments before the final manifest: inside systemd's 35 s. */
@@ -75,7 +78,7 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
     log,
     uploadQueueSegments: UPLOAD_QUEUE_SEGMENTS,
     retryDelayMs: 1000,
-    hooks: withArchive(stationHooks({ metrics, health, meter: new LevelMeter(source.format, log), ...(status && { status }), clockOffsetMs }), {
+    hooks: withArchive(stationHooks({ metrics, health, meter: new LevelMeter(source.format, log, { deadAirBelowDbfs: options.deadAirDbfs, deadAirAfterSeconds: options.deadAirSeconds }), ...(status && { status }), clockOffsetMs }), {
       captured: (block) => recorder.write(block),
       // The archive never holds less than what was published: what was captured is synced to disk first.
       beforePublish: () => recorder.flush().then(countArchiveBytes),

@@ -3,6 +3,14 @@ import { format as flacFormat, metadata, type Encoder } from 'flac-bindings/api'
 import { asFlacInput, openFlacStream, type FlacSink } from '../encode/flac-stream.js';
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 
+/**
+ * Frames per FLAC frame in recordings: libFLAC holds back at most this much. A live segment is released
+ * only once the 1920 frames after it (the Opus post-roll) are captured, so with blocks shorter than that,
+ * everything up to a segment's end is in the staging file (synced) before the segment is published: the
+ * archive never holds less than what went out live, even after a SIGKILL. Costs ~1 % of compression.
+ */
+export const ARCHIVE_BLOCKSIZE = 1152;
+
 /** The encoder named in each recording's ENCODER comment. */
 export const ARCHIVE_ENCODER = `radio-server archive (${flacFormat.VENDOR_STRING})`;
 
@@ -52,7 +60,7 @@ export class ArchiveFile implements FlacSink {
     try {
       const comments = new metadata.VorbisCommentMetadata();
       for (const comment of options.comments) comments.appendComment(comment);
-      file.encoder = openFlacStream({ format: options.format, compressionLevel: options.compressionLevel, metadata: [comments] }, file);
+      file.encoder = openFlacStream({ format: options.format, compressionLevel: options.compressionLevel, metadata: [comments], blocksize: ARCHIVE_BLOCKSIZE }, file);
       await file.writePending();
       return file;
     } catch (error) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
 import { ffmpegDecodeInt, flacTest } from '../testing/reference-decoders.js';
 import { musicLike } from '../testing/signals.js';
-import { ArchiveFile } from './archive-file.js';
+import { ARCHIVE_BLOCKSIZE, ArchiveFile } from './archive-file.js';
 import { readFlacHead } from './flac-metadata.js';
 import { recoverStaging } from './recover-staging.js';
 import { useTempDirs } from '../testing/temp-dirs.js';
@@ -62,9 +62,9 @@ describe(recoverStaging.name, () => {
     expect(result!.repair!.cutBytes).toBeGreaterThan(0);
     expect(await readdir(staging)).toEqual([]);
     const frames = await expectRecoveredPrefix(join(recordings, NAME));
-    // Every whole frame libFLAC had written is kept: at most the torn one (4096 frames) and the unencoded rest are lost.
-    expect(frames).toBeGreaterThanOrEqual(3 * RATE - 2 * 4096);
-    expect(frames % 4096).toBe(0);
+    // Every whole frame libFLAC had written is kept: at most the torn one and libFLAC's unencoded block are lost.
+    expect(frames).toBeGreaterThanOrEqual(3 * RATE - 2 * ARCHIVE_BLOCKSIZE);
+    expect(frames % ARCHIVE_BLOCKSIZE).toBe(0);
     expect(lines.filter((l) => l.level === LEVEL.warn).map((l) => l.msg)).toEqual([expect.stringMatching(new RegExp(`recovered ${NAME} from staging \\(\\d+\\.\\d{3} s, \\d+ bytes of a torn last frame cut`))]);
   });
 

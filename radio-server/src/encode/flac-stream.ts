@@ -21,6 +21,8 @@ export interface FlacStreamOptions {
   compressionLevel: number;
   totalSamples?: number;
   metadata?: metadata.AnyMetadata[];
+  /** Frames per FLAC frame; default: what the compression level picks (4096 at level 5). */
+  blocksize?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export function openFlacStream(options: FlacStreamOptions, sink: FlacSink): Enco
     .setCompressionLevel(options.compressionLevel);
   if (options.totalSamples !== undefined) builder = builder.setTotalSamplesEstimate(options.totalSamples);
   if (options.metadata) builder = builder.setMetadata(options.metadata);
+  if (options.blocksize !== undefined) builder = builder.setBlocksize(options.blocksize);
   return builder.buildWithStream(
     (bytes: Buffer, samples: number) => (sink.write(bytes, samples), Encoder.WriteStatus.OK),
     (offset: number | bigint) => ((sink.position = Number(offset)), SEEK_STATUS_OK),

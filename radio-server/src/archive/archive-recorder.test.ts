@@ -7,7 +7,7 @@ import { ffmpegDecodeInt, flacTest } from '../testing/reference-decoders.js';
 import { musicLike, sameSamples, seededRandom } from '../testing/signals.js';
 import { runArchiveCheck } from './archive-check.js';
 import { ARCHIVE_BLOCKSIZE } from './archive-file.js';
-import { ArchiveRecorder } from './archive-recorder.js';
+import { ArchiveRecorder, type ArchiveRecorderOptions } from './archive-recorder.js';
 import { readFlacHead } from './flac-metadata.js';
 import { useTempDirs } from '../testing/temp-dirs.js';
 
@@ -16,6 +16,11 @@ const tempDir = useTempDirs('archive-recorder-');
 
 
 /** Feeds `samples` in blocks of random sizes (as a capture would), the clock following the sample count. */
+/** A recorder writing under `dir` (staging/ and recordings/), with `options` on top. */
+function recorderIn(dir: string, options: Omit<ArchiveRecorderOptions, 'stagingDir' | 'recordingsDir' | 'station'>): ArchiveRecorder {
+  return new ArchiveRecorder({ stagingDir: join(dir, 'staging'), recordingsDir: join(dir, 'recordings'), station: 'Radio Test FM', ...options });
+}
+
 async function feed(recorder: ArchiveRecorder, samples: Int32Array, channels: number, clock: { frames: number }): Promise<void> {
   const random = seededRandom(3);
   for (let at = 0; at < samples.length; ) {
@@ -38,11 +43,8 @@ describe(ArchiveRecorder.name, () => {
     const firstSample = Date.parse('2026-11-23T21:59:58.750Z');
     const clock = { frames: 0 };
     const { log, lines } = memoryLogger();
-    const recorder = new ArchiveRecorder({
+    const recorder = recorderIn(dir, {
       format,
-      stagingDir: join(dir, 'staging'),
-      recordingsDir: join(dir, 'recordings'),
-      station: 'Radio Test FM',
       log,
       rotateSeconds: 2,
       now: () => new Date(firstSample + (clock.frames * 1000) / RATE),
@@ -87,11 +89,8 @@ describe(ArchiveRecorder.name, () => {
     const signal = musicLike(2 * RATE).samples;
     const synced: { path: string; frames: number; bytesWritten: number }[] = [];
     const { log } = memoryLogger();
-    const recorder = new ArchiveRecorder({
+    const recorder = recorderIn(dir, {
       format: { sampleRate: RATE, channels: 2, bitsPerSample: 24 },
-      stagingDir: join(dir, 'staging'),
-      recordingsDir: join(dir, 'recordings'),
-      station: 'Radio Test FM',
       log,
       syncIntervalMs: 20,
       onSynced: (progress) => synced.push(progress),
@@ -116,11 +115,8 @@ describe(ArchiveRecorder.name, () => {
     const firstSample = Date.parse('2026-11-23T22:00:00.000Z');
     let fed = 0;
     const { log, lines } = memoryLogger();
-    const recorder = new ArchiveRecorder({
+    const recorder = recorderIn(dir, {
       format: { sampleRate: RATE, channels: 2, bitsPerSample: 24 },
-      stagingDir: join(dir, 'staging'),
-      recordingsDir: join(dir, 'recordings'),
-      station: 'Radio Test FM',
       log,
       maxBacklogSeconds: 0.5,
       retryIntervalMs: 300,

@@ -16,9 +16,12 @@ const run = promisify(execFile);
 const RATE = 48000;
 const BLOCK = RATE / 10;
 const mounts: string[] = [];
+const recorders: ArchiveRecorder[] = [];
 const tempDir = useTempDirs('archive-disk-full-');
 
 afterEach(async () => {
+  // A recorder left open by a failed assertion would keep the tmpfs busy.
+  for (const recorder of recorders.splice(0)) await recorder.close();
   for (const mount of mounts.splice(0)) await run('umount', [mount]);
 });
 
@@ -58,6 +61,7 @@ describe(`${ArchiveRecorder.name} on a full disk`, () => {
       retryIntervalMs: 500,
       now: () => new Date(firstSample + (fed * 1000) / RATE),
     });
+    recorders.push(recorder);
     const feed = async (seconds: number): Promise<void> => {
       for (let end = fed + seconds * RATE; fed < end; ) {
         const block = signal.subarray(fed * 2, (fed + BLOCK) * 2);
@@ -72,8 +76,10 @@ describe(`${ArchiveRecorder.name} on a full disk`, () => {
     await fillDisk(join(staging, 'filler-1'));
     await feed(0.5);
     expect(errors().map((l) => l.msg)).toEqual([expect.stringMatching(/^archive: cannot write .*2026-11-23T22-00-00Z\.flac: ENOSPC.*the live stream goes on/)]);
-    // The partial recording is repaired and moved out of staging, which frees its room: fill that too.
-    await waitFor('the salvaged recording', async () => (await readdir(recordings).catch(() => [])).length === 1);
+    // The partial recording is repaired and moved out of staging, which frees its room: fill that too, once
+    // the move is over (across filesystems the copy is in recordings before the staging file is unlinked).
+    await waitFor('the salvaged recording', async () => lines.some((l) => /^archive: recovered 2026-11-23T22-00-00Z\.flac/.test(l.msg)));
+    expect(await readdir(staging)).toEqual(['filler-1']);
     await fillDisk(join(staging, 'filler-2'));
     await feed(1.5); // three retries, all failing: no new ERROR
     expect(errors()).toHaveLength(1);

@@ -118,7 +118,7 @@ export class ArchiveRecorder {
     return this.bytesOfPastFiles + (this.recording?.file.bytesWritten ?? 0);
   }
 
-  /** Queues one captured block (interleaved, whole frames). Cheap, never blocks, never throws. */
+  /** Queues one captured block (interleaved, whole frames; kept, not copied: see PcmSource). Cheap, never blocks, never throws. */
   write(block: PcmSamples): void {
     if (this.closing || block.length === 0) return;
     const frames = block.length / this.channels;
@@ -135,7 +135,7 @@ export class ArchiveRecorder {
       this.noteFailure(new Error(`writing fell ${seconds.toFixed(1)} s behind the capture`), where, this.queue[0]?.startFrame ?? startFrame);
       return;
     }
-    this.queue.push({ startFrame, samples: block.slice() });
+    this.queue.push({ startFrame, samples: block });
     this.queuedFrames += frames;
     this.kick();
   }

@@ -10,7 +10,10 @@ export interface PcmSource {
    * A file or a pipe can: the pipeline then waits for the encoders, and nothing is lost.
    */
   readonly live: boolean;
-  /** Interleaved PCM blocks until the source ends or `stop` is called. Call once. */
+  /**
+   * Interleaved PCM blocks until the source ends or `stop` is called. Call once. Each block is a new array
+   * the source never touches again, so consumers may keep it without a copy.
+   */
   blocks(): AsyncIterable<PcmSamples>;
   /** Ends the blocks after the one being delivered; safe to call more than once. */
   stop(): void;

@@ -16,13 +16,16 @@ export interface FlacOptions {
  */
 export class FlacSegmentEncoder implements SegmentEncoder {
   readonly stream = 'hq' as const;
+  /** Reused from segment to segment (encodes are synchronous, so never shared). */
+  private readonly file = new MemoryFile(0);
 
   constructor(private readonly options: FlacOptions) {}
 
   async encode(segment: Segment): Promise<EncodedSegment> {
     const { format, compressionLevel } = this.options;
+    const file = this.file;
     // Room for the raw PCM: FLAC is smaller but for white noise, so the file rarely grows.
-    const file = new MemoryFile(segment.frames * format.channels * (format.bitsPerSample / 8) + 8192);
+    file.reset(segment.frames * format.channels * (format.bitsPerSample / 8) + 8192);
     const encoder = openFlacStream({ format, compressionLevel, totalSamples: segment.frames }, file);
     const pcm = asFlacInput(segment.samples);
     const accepted = encoder.processInterleaved(pcm, segment.frames);

@@ -23,6 +23,13 @@ export class MemoryFile implements FlacSink {
     this.length = Math.max(this.length, end);
   }
 
+  /** Empties the file, keeping its buffer when it holds `capacity` bytes. */
+  reset(capacity: number): void {
+    if (this.buffer.length < capacity) this.buffer = Buffer.allocUnsafe(capacity);
+    this.length = 0;
+    this.position = 0;
+  }
+
   /** The file's bytes (a copy, so the file may be reused). */
   contents(): Buffer {
     return Buffer.from(this.buffer.subarray(0, this.length));

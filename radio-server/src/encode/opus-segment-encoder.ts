@@ -34,6 +34,8 @@ export interface OpusOptions {
 export class OpusSegmentEncoder implements SegmentEncoder {
   readonly stream = 'lq' as const;
   private readonly shift: number;
+  /** The 16-bit input of the last encode, reused by the next one unless that starts before it ends. */
+  private spareInput: Buffer | undefined;
 
   constructor(private readonly options: OpusOptions) {
     if (options.format.sampleRate !== 48000) throw new RangeError('the Opus segments are made at 48000 Hz');
@@ -52,7 +54,8 @@ export class OpusSegmentEncoder implements SegmentEncoder {
     // Input: pre-roll, the segment, post-roll, then silence until the lookahead of the last sample is flushed.
     const inputFrames = preRollFrames + segment.frames + OPUS_LOOKAHEAD;
     const packets = Math.ceil(inputFrames / OPUS_FRAME);
-    const pcm16 = Buffer.alloc(packets * OPUS_FRAME * channels * 2);
+    const input = this.takeInput(packets * OPUS_FRAME * channels * 2);
+    const pcm16 = input.subarray(0, packets * OPUS_FRAME * channels * 2);
     const pcm16Samples = new Int16Array(pcm16.buffer, pcm16.byteOffset, pcm16.length / 2);
     this.toInt16(segment.preRoll, pcm16Samples, 0);
     this.toInt16(segment.samples, pcm16Samples, segment.preRoll.length);
@@ -72,7 +75,16 @@ export class OpusSegmentEncoder implements SegmentEncoder {
     }
     const last = encoder.encode(pcm16.subarray((packets - 1) * frameBytes));
     const bytes = ogg.end(last, BigInt(preSkip + segment.frames));
+    this.spareInput = input;
     return { stream: this.stream, seq: segment.seq, samples: segment.frames, bytes };
+  }
+
+  /** A buffer whose first `bytes` are zero (the tail past the post-roll must be silence): the spare one when it fits. */
+  private takeInput(bytes: number): Buffer {
+    const spare = this.spareInput;
+    this.spareInput = undefined;
+    if (!spare || spare.length < bytes) return Buffer.alloc(bytes);
+    return spare.fill(0, 0, bytes);
   }
 
   /** Writes samples as 16-bit PCM (libopus's int16 API, host order), rounding off the extra bits. */

@@ -77,9 +77,16 @@ export class Station {
     const log = options.log;
     const encodeQueue = new BoundedQueue<Segment>(2, (segment) => this.drop(segment.seq, 'encoding fell behind'));
     const uploadQueue = new BoundedQueue<EncodedItem>(options.uploadQueueSegments, (item) => this.drop(item.meta.seq, 'upload queue full'));
+    const segmenter = new Segmenter({
+      format: options.source.format,
+      segmentFrames: Math.round(options.segmentSeconds * options.source.format.sampleRate),
+      preRollFrames: options.preRollFrames,
+      postRollFrames: options.postRollFrames,
+      firstSeq: options.firstSeq,
+    });
     const results = await Promise.allSettled([
-      this.capture(encodeQueue),
-      this.encode(encodeQueue, uploadQueue),
+      this.capture(segmenter, encodeQueue),
+      this.encode(encodeQueue, uploadQueue, segmenter),
       this.upload(uploadQueue),
     ]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -111,15 +118,8 @@ export class Station {
     this.options.log.warn({ seq }, `${why}: dropped segment ${seq}`);
   }
 
-  private async capture(encodeQueue: BoundedQueue<Segment>): Promise<void> {
+  private async capture(segmenter: Segmenter, encodeQueue: BoundedQueue<Segment>): Promise<void> {
     const { options } = this;
-    const segmenter = new Segmenter({
-      format: options.source.format,
-      segmentFrames: Math.round(options.segmentSeconds * options.source.format.sampleRate),
-      preRollFrames: options.preRollFrames,
-      postRollFrames: options.postRollFrames,
-      firstSeq: options.firstSeq,
-    });
     try {
       const enqueue = options.source.live ? (s: Segment) => encodeQueue.push(s) : (s: Segment) => encodeQueue.pushWhenRoom(s);
       for await (const block of options.source.blocks()) {
@@ -138,13 +138,14 @@ export class Station {
     }
   }
 
-  private async encode(encodeQueue: BoundedQueue<Segment>, uploadQueue: BoundedQueue<EncodedItem>): Promise<void> {
+  private async encode(encodeQueue: BoundedQueue<Segment>, uploadQueue: BoundedQueue<EncodedItem>, segmenter: Segmenter): Promise<void> {
     const { options } = this;
     const startedAt = (options.now ?? (() => new Date()))();
     const rate = options.source.format.sampleRate;
     try {
       for (let segment = await encodeQueue.shift(); segment; segment = await encodeQueue.shift()) {
         const encoded = await Promise.all(options.encoders.map((e) => e.encode(segment!)));
+        segmenter.recycle(segment); // the encoded bytes are copies: its samples can hold the next segment
         const meta: SegmentMeta = {
           seq: segment.seq,
           samples: segment.frames,

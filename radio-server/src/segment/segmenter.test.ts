@@ -36,6 +36,34 @@ describe(Segmenter.name, () => {
     expect(segments.map((s) => s.discontinuity)).toEqual([true, false, false, false, false]);
   });
 
+  it('fills buffers given back by recycle, and their segments still hold the right samples and rolls', () => {
+    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 10, postRollFrames: 5, firstSeq: 0 });
+    const segments = [];
+    for (let at = 0; at < 1000; at += 50) {
+      for (const segment of segmenter.push(ramp(at, 50))) {
+        segments.push({ ...segment, samples: segment.samples.slice() });
+        segmenter.recycle(segment); // encoded at once, as the station does
+      }
+    }
+    expect(segments.map((s) => s.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const s of segments) {
+      expect(Array.from(s.samples)).toEqual(Array.from(ramp(s.startFrame, 100)));
+      if (s.startFrame > 0) expect(Array.from(s.preRoll)).toEqual(Array.from(ramp(s.startFrame - 10, 10)));
+      expect(Array.from(s.postRoll)).toEqual(Array.from(ramp(s.startFrame + 100, 5)));
+    }
+  });
+
+  it('reuses a recycled buffer instead of allocating, and ignores arrays it cannot reuse', () => {
+    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 0, postRollFrames: 0, firstSeq: 0 });
+    const [first] = segmenter.push(ramp(0, 100));
+    segmenter.recycle({ ...first!, samples: new Int32Array(10) }); // not a segment's size: not kept
+    segmenter.recycle(first!);
+    segmenter.push(ramp(100, 100)); // fills the buffer allocated at the first cut
+    const [third] = segmenter.push(ramp(200, 100));
+    expect(third!.samples).toBe(first!.samples);
+    expect(Array.from(third!.samples)).toEqual(Array.from(ramp(200, 100)));
+  });
+
   it('releases a full segment only once its post-roll has arrived', () => {
     const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 0, postRollFrames: 5, firstSeq: 0 });
     expect(segmenter.push(ramp(0, 104))).toEqual([]);

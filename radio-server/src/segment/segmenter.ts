@@ -15,6 +15,9 @@ export interface Segment {
   discontinuity: boolean;
 }
 
+/** Recycled buffers kept; one segment is filled while another is encoded. */
+const MAX_SPARE_BUFFERS = 2;
+
 export interface SegmenterOptions {
   format: PcmFormat;
   segmentFrames: number;
@@ -40,6 +43,8 @@ export class Segmenter {
   private discontinuity = true;
   /** A full segment waiting for its post-roll. */
   private held: Segment | undefined;
+  /** Full-size buffers of encoded segments, given back by `recycle`, for the next segments. */
+  private readonly spare: PcmSamples[] = [];
 
   constructor(private readonly options: SegmenterOptions) {
     if (!Number.isInteger(options.segmentFrames) || options.segmentFrames <= 0) {
@@ -98,6 +103,16 @@ export class Segmenter {
     return segment;
   }
 
+  /**
+   * Gives back the samples of a segment that is no longer needed (encoded), so the next segment fills them
+   * instead of a new 4 MB array: the daemon then allocates little per segment, and the GC stays idle.
+   */
+  recycle(segment: Segment): void {
+    if (segment.samples.length === this.buffer.length && segment.samples !== this.buffer && this.spare.length < MAX_SPARE_BUFFERS) {
+      this.spare.push(segment.samples);
+    }
+  }
+
   /** Frames in a full segment. */
   get segmentFrames(): number {
     return this.options.segmentFrames;
@@ -119,7 +134,7 @@ export class Segmenter {
     this.preRoll = samples.slice(samples.length - preRollSamples);
     this.nextStartFrame += frames;
     this.discontinuity = false;
-    this.buffer = new Int32Array(this.options.segmentFrames * this.channels);
+    this.buffer = this.spare.pop() ?? new Int32Array(this.options.segmentFrames * this.channels);
     this.filled = 0;
     return segment;
   }

@@ -20,8 +20,14 @@ const ENTRIES = {
 
 const children: ChildProcess[] = [];
 
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGTERM');
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    // The whole group: npm's `deno` is a Node wrapper that runs the real binary as its own child.
+    const exited = once(child, 'exit');
+    process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+  }
 });
 
 function start(entry: keyof typeof ENTRIES, env: Record<string, string>): { child: ChildProcess; output: () => string } {
@@ -30,6 +36,7 @@ function start(entry: keyof typeof ENTRIES, env: Record<string, string>): { chil
     cwd: repo,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   children.push(child);
   let output = '';

@@ -66,6 +66,7 @@ program
   .addOption(new Option('--station <name>', 'station name written to the manifest (default: STATION_NAME)'))
   .addOption(new Option('--dead-air-dbfs <db>', 'dead air: input RMS below this level ...').default(-50).argParser(decibels))
   .addOption(new Option('--dead-air-seconds <s>', '... for this long logs a WARN (and sets radio_silence_seconds)').default(30).argParser(positiveNumber))
+  .addOption(new Option('--stall-seconds <s>', 'no audio at all from the source for this long: sign off and exit 1 (systemd restarts it)').default(5).argParser(positiveNumber))
   .action(async (options) => {
     // The daemon runs for months: memory over peak speed. Segments are big typed arrays outside the V8
     // heap, its small objects die young, and its hot loops are few. 4 MB semi-spaces instead of 16 and
@@ -76,6 +77,8 @@ program
     const config = readConfig(loadEnvironment(), options.station ? { STATION_NAME: options.station } : {});
     const status = new StatusLine(process.stderr); // draws only on a terminal; log lines go through it
     process.exitCode = await runStation(config, { ...options, inputs: options.channels }, createLogger({ destination: status }), status);
+    // Everything is closed; should a stuck sound card still hold the event loop, exit anyway.
+    setTimeout(() => process.exit(), 2000).unref();
   });
 
 program

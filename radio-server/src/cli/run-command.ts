@@ -26,6 +26,8 @@ export interface RunOptions extends SourceRequest {
   /** Dead air: RMS under `deadAirDbfs` for `deadAirSeconds`. */
   deadAirDbfs: number;
   deadAirSeconds: number;
+  /** The source delivering nothing for this long ends the run with exit code 1 (see Station). */
+  stallSeconds: number;
 }
 
 /** How long a clean stop may spend on unsent segments before the final manifest: inside systemd's 35 s. */
@@ -35,7 +37,8 @@ const UPLOAD_QUEUE_SEGMENTS = 6;
 
 /**
  * `radio-server run`: the live station. Resolves with the exit code once the station is off air: 0 when
- * it signed off cleanly (source ended or SIGTERM/SIGINT), 1 when the final manifest could not be written.
+ * it signed off cleanly (source ended or SIGTERM/SIGINT), 1 when the final manifest could not be written
+ * or the source stopped delivering audio (systemd then starts it again, which reopens the interface).
  */
 export async function runStation(config: DaemonConfig, options: RunOptions, log: Logger, status?: StatusLine): Promise<number> {
   await checkEnvFilePermissions(log);
@@ -78,6 +81,7 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
     log,
     uploadQueueSegments: UPLOAD_QUEUE_SEGMENTS,
     retryDelayMs: 1000,
+    captureStallMs: options.stallSeconds * 1000,
     hooks: withArchive(stationHooks({ metrics, health, meter: new LevelMeter(source.format, log, { deadAirBelowDbfs: options.deadAirDbfs, deadAirAfterSeconds: options.deadAirSeconds }), ...(status && { status }), clockOffsetMs }), {
       captured: (block) => recorder.write(block),
       // The archive never holds less than what was published: what was captured is synced to disk first.
@@ -105,7 +109,7 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
     await recordingClosed;
     await recovery;
     log.info(summary, `published ${summary.published} segments, dropped ${summary.dropped}`);
-    return summary.signedOff ? 0 : 1;
+    return summary.signedOff && !summary.captureStalled ? 0 : 1;
   } finally {
     process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
     clockOffset.stop();

@@ -4,7 +4,7 @@ import type { EncodedSegment, SegmentEncoder } from '../encode/segment-encoder.j
 import { memoryLogger } from '../publish/testing/memory-log.js';
 import type { SegmentMeta } from '../publish/publisher.js';
 import type { Segment } from '../segment/segmenter.js';
-import { Station } from './station.js';
+import { Station, type StationOptions } from './station.js';
 
 // The stages' neighbours are stand-ins here: the real encoders and S3 are proven in the cli/*.it tests.
 const format = { sampleRate: 10, channels: 1, bitsPerSample: 16 } as const;
@@ -41,16 +41,50 @@ function publisher() {
   };
 }
 
-function station(live: boolean, blocks: number, store: ReturnType<typeof publisher>) {
+function station(live: boolean, blocks: number, store: ReturnType<typeof publisher>, more: Partial<StationOptions> = {}) {
   return new Station({
     source: source(live, blocks), segmentSeconds: 1, encoders: [encoder('hq'), encoder('lq')], preRollFrames: 0, postRollFrames: 0,
     publisher: store, firstSeq: 0, log: memoryLogger().log, uploadQueueSegments: 2, retryDelayMs: 1,
     // The retry wait ends when the store comes back or the wait is aborted, as the real one does.
     sleep: (_ms, signal) => new Promise<void>((resolve) => (signal.addEventListener('abort', () => resolve()), void store.upNow.then(resolve))),
+    ...more,
   });
 }
 
+/** A live source that delivers `blocks` one-second blocks and then nothing, never ending (a hung device). */
+function hangingSource(blocks: number): PcmSource & { stopped: boolean } {
+  const hanging: PcmSource & { stopped: boolean } = {
+    ...source(true, 0), stopped: false, stop: () => void (hanging.stopped = true),
+    async *blocks() {
+      for (let i = 0; i < blocks; i++) yield new Int32Array(10).fill(i);
+      yield new Int32Array(5); // half a segment
+      await new Promise(() => undefined);
+    },
+  };
+  return hanging;
+}
+
 describe(Station.name, () => {
+  it('a source that delivers nothing for captureStallMs is stopped; what it delivered is published and the summary says so', async () => {
+    const store = publisher();
+    store.up();
+    const hanging = hangingSource(2);
+    const s = station(true, 0, store, { source: hanging, captureStallMs: 100 });
+    const summary = await s.run();
+    expect(summary).toMatchObject({ published: 3, dropped: 0, signedOff: true, captureStalled: true });
+    expect(store.stored.map((m) => [m.seq, m.samples])).toEqual([[0, 10], [1, 10], [2, 5]]);
+    expect(hanging.stopped).toBe(true);
+  });
+
+  it('stop() ends a stalled capture too, without calling it a stall', async () => {
+    const store = publisher();
+    store.up();
+    const s = station(true, 0, store, { source: hangingSource(1), captureStallMs: 100 });
+    const run = s.run();
+    s.stop();
+    expect(await run).toMatchObject({ published: 2, signedOff: true, captureStalled: false });
+  });
+
   it('a live source drops the oldest unsent segments while the store is down, and keeps the newest', async () => {
     const store = publisher();
     const run = station(true, 6, store).run();

@@ -1,4 +1,5 @@
 import type { PcmSource } from '../capture/pcm-source.js';
+import type { PcmSamples } from '../segment/pcm.js';
 import type { EncodedSegment, SegmentEncoder } from '../encode/segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
 import type { SegmentMeta } from '../publish/publisher.js';
@@ -40,6 +41,12 @@ export interface StationOptions {
   uploadQueueSegments: number;
   /** Wait before trying the oldest unsent segment again after a failed publish. */
   retryDelayMs: number;
+  /**
+   * A source that delivers nothing for this long has failed (an unplugged interface, a hung pipe): capture
+   * ends as if the source had, everything captured is published and the station signs off, with
+   * `captureStalled` in the summary. Unset: wait for the source for ever.
+   */
+  captureStallMs?: number;
   now?: () => Date;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   hooks?: StationHooks;
@@ -55,7 +62,12 @@ export interface StationSummary {
   dropped: number;
   /** The `live: false` manifest was written. */
   signedOff: boolean;
+  /** Capture ended because the source stopped delivering audio (see `captureStallMs`). */
+  captureStalled: boolean;
 }
+
+/** What `nextBlock` gives when the source has delivered nothing for `captureStallMs`. */
+const STALLED = Symbol('capture stalled');
 
 /**
  * The daemon's pipeline: source -> segmenter -> encoders -> publisher, joined by bounded queues. A live
@@ -68,6 +80,7 @@ export class Station {
   private stopping = false;
   private published = 0;
   private dropped = 0;
+  private captureStalled = false;
 
   constructor(private readonly options: StationOptions) {}
 
@@ -99,7 +112,7 @@ export class Station {
       log.error({ err: error }, 'could not write the final manifest (live: false)');
     }
     if (failure) throw failure.reason;
-    return { published: this.published, dropped: this.dropped, signedOff };
+    return { published: this.published, dropped: this.dropped, signedOff, captureStalled: this.captureStalled };
   }
 
   /** Stops capture; what was captured is still encoded and published. */
@@ -122,9 +135,15 @@ export class Station {
     const { options } = this;
     try {
       const enqueue = options.source.live ? (s: Segment) => encodeQueue.push(s) : (s: Segment) => encodeQueue.pushWhenRoom(s);
-      for await (const block of options.source.blocks()) {
-        options.hooks?.captured?.(block);
-        for (const segment of segmenter.push(block)) await enqueue(segment);
+      const blocks = options.source.blocks()[Symbol.asyncIterator]();
+      try {
+        for (let next = await this.nextBlock(blocks); next !== STALLED && !next.done; next = await this.nextBlock(blocks)) {
+          options.hooks?.captured?.(next.value);
+          for (const segment of segmenter.push(next.value)) await enqueue(segment);
+        }
+      } finally {
+        // Not awaited: a stalled source may never answer.
+        void blocks.return?.().catch(() => undefined);
       }
       const rest = segmenter.end();
       const partial = rest.at(-1);
@@ -136,6 +155,22 @@ export class Station {
       encodeQueue.close();
       options.hooks?.captureEnded?.();
     }
+  }
+
+  /** The source's next block, or STALLED once it has delivered nothing for `captureStallMs` (then it is stopped). */
+  private async nextBlock(blocks: AsyncIterator<PcmSamples>): Promise<IteratorResult<PcmSamples> | typeof STALLED> {
+    const { captureStallMs, source, log } = this.options;
+    const next = blocks.next();
+    if (captureStallMs === undefined) return next;
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<typeof STALLED>((resolve) => (timer = setTimeout(() => resolve(STALLED), captureStallMs)));
+    const result = await Promise.race([next, stalled]).finally(() => clearTimeout(timer));
+    if (result === STALLED && !this.stopping) {
+      this.captureStalled = true;
+      log.error({ seconds: captureStallMs / 1000 }, `no audio from ${source.description} for ${captureStallMs / 1000} s (unplugged, or its input hung?): publishing what was captured, then exiting so that the service restarts capture`);
+      source.stop();
+    }
+    return result;
   }
 
   private async encode(encodeQueue: BoundedQueue<Segment>, uploadQueue: BoundedQueue<EncodedItem>, segmenter: Segmenter): Promise<void> {

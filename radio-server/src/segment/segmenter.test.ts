@@ -58,9 +58,13 @@ describe(Segmenter.name, () => {
     const [first] = segmenter.push(ramp(0, 100));
     segmenter.recycle({ ...first!, samples: new Int32Array(10) }); // not a segment's size: not kept
     segmenter.recycle(first!);
+    segmenter.recycle(first!); // twice: still one segment's buffer, not two
     segmenter.push(ramp(100, 100)); // fills the buffer allocated at the first cut
     const [third] = segmenter.push(ramp(200, 100));
     expect(third!.samples).toBe(first!.samples);
+    expect(Array.from(third!.samples)).toEqual(Array.from(ramp(200, 100)));
+    const [fourth] = segmenter.push(ramp(300, 100));
+    expect(fourth!.samples).not.toBe(third!.samples);
     expect(Array.from(third!.samples)).toEqual(Array.from(ramp(200, 100)));
   });
 

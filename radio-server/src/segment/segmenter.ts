@@ -108,9 +108,9 @@ export class Segmenter {
    * instead of a new 4 MB array: the daemon then allocates little per segment, and the GC stays idle.
    */
   recycle(segment: Segment): void {
-    if (segment.samples.length === this.buffer.length && segment.samples !== this.buffer && this.spare.length < MAX_SPARE_BUFFERS) {
-      this.spare.push(segment.samples);
-    }
+    const { samples } = segment;
+    const inUse = samples === this.buffer || samples === this.held?.samples || this.spare.includes(samples);
+    if (samples.length === this.buffer.length && !inUse && this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(samples);
   }
 
   /** Frames in a full segment. */

@@ -106,12 +106,12 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
   it('when the source stops delivering audio (a hung pipe, an unplugged interface) publishes what came, signs off and exits 1', async () => {
     const { store } = await freshBucket();
     const signal = musicLike(RATE + RATE / 2);
-    const d = daemon(['--source', 'stdin', '--format', 's24le', '--segment-seconds', '1', '--window', '100', '--stall-seconds', '1']);
+    const d = daemon(['--source', 'stdin', '--format', 's24le', '--segment-seconds', '1', '--window', '100', '--stall-seconds', '2']);
     const raw = Buffer.alloc(signal.samples.length * 3);
     signal.samples.forEach((v, i) => raw.writeIntLE(v, i * 3, 3));
     d.process.stdin!.write(raw); // and the pipe stays open, silent
     expect(await d.exited).toBe(1);
-    expect(d.output()).toContain('no audio from stdin (s24le, stereo, 48000 Hz) for 1 s (unplugged, or its input hung?): publishing what was captured, then exiting so that the service restarts capture');
+    expect(d.output()).toContain('no audio from stdin (s24le, stereo, 48000 Hz) for 2 s (unplugged, or its input hung?): publishing what was captured, then exiting so that the service restarts capture');
     const m = (await readManifest(store))!;
     expect(m.live).toBe(false);
     expect(m.streams.hq.segments.map((s) => s.samples)).toEqual([RATE, RATE / 2]);

@@ -1,20 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../radio-server/src/testing/daemon.js';
+import { freePort } from '../radio-server/src/testing/free-port.js';
 
 const script = new URL('./local-station.mjs', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('scripts/start (local-station.mjs), the embedded default', () => {
   it('serves the station, and Ctrl-C in its terminal lets the daemon sign off (live: false) before everything exits 0', async () => {

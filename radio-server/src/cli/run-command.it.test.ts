@@ -1,6 +1,4 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { segmentKey, type Manifest } from '@radio/protocol';
@@ -8,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { S3Store } from '../publish/s3-store.js';
 import { memoryLogger } from '../publish/testing/memory-log.js';
 import { startS3TestServer, type S3TestServer } from '../publish/testing/s3-test-server.js';
+import { freePort } from '../testing/free-port.js';
 import { startDaemon, storageEnv, waitFor, type Daemon } from '../testing/daemon.js';
 import { decodeListedHq, download, readManifest } from '../testing/bucket-reader.js';
 import { ffmpegDecodeFloat } from '../testing/reference-decoders.js';
@@ -231,10 +230,7 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
 
   it('serves /healthz and /metrics on METRICS_PORT while it runs', async () => {
     const { server } = await freshBucket();
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise((resolve) => probe.close(resolve));
+    const port = await freePort();
     const d = startDaemon(['run', '--source', 'tone', '--segment-seconds', '1'], { ...storageEnv(server.target), METRICS_PORT: String(port) });
     daemons.push(d);
     const healthy = await waitFor('/healthz to say ok', async () => {

@@ -1,5 +1,5 @@
 import { NoSuchBucket, S3ServiceException } from '@aws-sdk/client-s3';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../testing/free-port.js';
 import { describe, expect, it } from 'vitest';
 import { asStorageError, classifyS3Error, isRetryable, StorageError } from './s3-errors.js';
 
@@ -47,10 +47,7 @@ describe(classifyS3Error.name, () => {
   });
 
   it('calls a refused connection transient (a real one, from a closed loopback port)', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort(); // closed again: a connection to it is refused
     const error = await fetch(`http://127.0.0.1:${port}/`).catch((e: unknown) => e);
     const c = classifyS3Error(error);
     expect(c).toMatchObject({ code: 'ECONNREFUSED', kind: 'transient' });

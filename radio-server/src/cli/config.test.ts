@@ -3,6 +3,8 @@ import { loggableConfig, parseConfig, readConfig } from './config.js';
 import { UserError } from './user-error.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY+secret';
+/** The secret as it stands in a URL's userinfo. */
+const URL_SECRET = encodeURIComponent(SECRET);
 
 const env = {
   R2_ENDPOINT: 'https://0123456789abcdef.r2.cloudflarestorage.com/',
@@ -72,6 +74,42 @@ describe(parseConfig.name, () => {
     ]);
   });
 
+  it('refuses an endpoint with credentials in it, without repeating them', () => {
+    const problems = problemsOf({ ...env, R2_ENDPOINT: `http://user:${URL_SECRET}@acc.r2.cloudflarestorage.com` });
+    expect(problems).toEqual([
+      'R2_ENDPOINT must not carry a user name or password: put the keys in R2_ACCESS_KEY and R2_SECRET_KEY, and the endpoint alone in R2_ENDPOINT',
+    ]);
+    expect(problems.join('\n')).not.toContain(URL_SECRET);
+    expect(problemsOf({ ...env, R2_ENDPOINT: 'http://user:secret@127.0.0.1:9000' })).toEqual(problems);
+    expect(problemsOf({ ...env, R2_ENDPOINT: 'https://user@acc.r2.cloudflarestorage.com' })).toEqual(problems);
+  });
+
+  it('takes R2_PUBLIC_URL as an origin and at most a path', () => {
+    const publicUrl = (value: string) => { const result = parseConfig({ ...env, R2_PUBLIC_URL: value }); return result.ok && result.config.publicUrl; };
+    expect(publicUrl('https://pub-1234.r2.dev')).toBe('https://pub-1234.r2.dev');
+    expect(publicUrl('https://Radio.Example.org:8443/live/')).toBe('https://radio.example.org:8443/live');
+    expect(publicUrl('http://127.0.0.1:4568/radio')).toBe('http://127.0.0.1:4568/radio');
+  });
+
+  it.each([
+    ['https://pub-1234.r2.dev;script-src *', 'R2_PUBLIC_URL must not contain spaces, quotes, ";" or ",": give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://pub-1234.r2.dev;report-uri', 'R2_PUBLIC_URL must not contain spaces, quotes, ";" or ",": give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://a.r2.dev,https://b.r2.dev', 'R2_PUBLIC_URL must not contain spaces, quotes, ";" or ",": give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://pub-1234.r2.dev/\'unsafe-inline\'', 'R2_PUBLIC_URL must not contain spaces, quotes, ";" or ",": give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://pub-1234.r2.dev/"x', 'R2_PUBLIC_URL must not contain spaces, quotes, ";" or ",": give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://pub-1234.r2.dev\t', 'R2_PUBLIC_URL must not contain spaces, quotes, ";" or ",": give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    [`https://user:${URL_SECRET}@pub-1234.r2.dev`, 'R2_PUBLIC_URL must not carry a user name or password (the bucket is read without them): give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://pub-1234.r2.dev/?v=1', 'R2_PUBLIC_URL must not have a query (?...): give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://pub-1234.r2.dev?', 'R2_PUBLIC_URL must not have a query (?...): give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['https://pub-1234.r2.dev/#top', 'R2_PUBLIC_URL must not have a fragment (#...): give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev'],
+    ['javascript:alert(1)', 'R2_PUBLIC_URL must be an http:// or https:// URL (the bucket\'s public URL)'],
+  ])('refuses R2_PUBLIC_URL %j in one sentence that does not repeat it', (value, message) => {
+    const problems = problemsOf({ ...env, R2_PUBLIC_URL: value });
+    expect(problems).toEqual([message]);
+    expect(problems[0]).not.toContain(value);
+    expect(problems[0]).not.toContain(URL_SECRET);
+  });
+
   it('never repeats the secret key, even when it is what is wrong', () => {
     const pasted = ` ${SECRET}\n`;
     const problems = problemsOf({ ...env, R2_SECRET_KEY: pasted });
@@ -107,5 +145,13 @@ describe(loggableConfig.name, () => {
     const view = loggableConfig(readConfig(env));
     expect(view).toMatchObject({ endpoint: 'https://0123456789abcdef.r2.cloudflarestorage.com', bucket: 'kxyz-radio', secretKey: '(set)', accessKey: '7f1c…e1f0' });
     expect(JSON.stringify(view)).not.toContain(SECRET);
+  });
+
+  it('never shows credentials in a URL, even in a config that did not come through parseConfig', () => {
+    const config = readConfig(env);
+    const view = loggableConfig({ ...config, storage: { ...config.storage, endpoint: `https://user:${URL_SECRET}@acc.r2.cloudflarestorage.com` }, publicUrl: `https://u:${URL_SECRET}@pub.r2.dev/live` });
+    expect(view).toMatchObject({ endpoint: 'https://acc.r2.cloudflarestorage.com', publicUrl: 'https://pub.r2.dev/live' });
+    expect(JSON.stringify(view)).not.toContain(URL_SECRET);
+    expect(JSON.stringify(view)).not.toContain('user');
   });
 });

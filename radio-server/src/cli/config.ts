@@ -45,9 +45,36 @@ function httpUrl(value: string): URL | undefined {
 
 const withoutTrailingSlash = z.transform((v: string) => v.replace(/\/+$/, ''));
 
+const hasCredentials = (url: URL) => url.username !== '' || url.password !== '';
+
+/** Characters that end a CSP source or an entry of a URL list, or leave a quoted attribute. */
+const UNSAFE_IN_PUBLIC_URL = /[\s;,'"`]/;
+
+/**
+ * Why `value` is not a public bucket URL (http(s), an origin and at most a path), in one sentence that
+ * never repeats it; undefined when it is one. The client copies its origin into a CSP header.
+ */
+function publicUrlProblem(value: string): string | undefined {
+  const example = 'give the bucket\'s public URL alone, e.g. https://pub-1234.r2.dev';
+  if (UNSAFE_IN_PUBLIC_URL.test(value)) return `R2_PUBLIC_URL must not contain spaces, quotes, ";" or ",": ${example}`;
+  const url = httpUrl(value);
+  if (!url) return 'R2_PUBLIC_URL must be an http:// or https:// URL (the bucket\'s public URL)';
+  if (hasCredentials(url)) return `R2_PUBLIC_URL must not carry a user name or password (the bucket is read without them): ${example}`;
+  if (value.includes('?')) return `R2_PUBLIC_URL must not have a query (?...): ${example}`;
+  if (value.includes('#')) return `R2_PUBLIC_URL must not have a fragment (#...): ${example}`;
+  return undefined;
+}
+
+/** `url` as origin and path, without credentials, query, fragment or a trailing slash. */
+const originAndPath = (url: URL) => `${url.origin}${url.pathname}`.replace(/\/+$/, '');
+
 const schema = z.object({
   R2_ENDPOINT: z.pipe(required('R2_ENDPOINT', 'the S3 API endpoint, e.g. https://<account-id>.r2.cloudflarestorage.com'), withoutTrailingSlash).check(
     z.refine((v) => httpUrl(v) !== undefined, 'R2_ENDPOINT must be an http:// or https:// URL, e.g. https://<account-id>.r2.cloudflarestorage.com'),
+    z.refine(
+      (v) => { const url = httpUrl(v); return !url || !hasCredentials(url); },
+      'R2_ENDPOINT must not carry a user name or password: put the keys in R2_ACCESS_KEY and R2_SECRET_KEY, and the endpoint alone in R2_ENDPOINT',
+    ),
     z.refine((v) => { const url = httpUrl(v); return !url || (url.pathname === '/' && !url.search); }, 'R2_ENDPOINT must be the endpoint alone, without a path: put the bucket name in R2_BUCKET'),
   ),
   R2_BUCKET: required('R2_BUCKET', 'the name of the bucket the station publishes to').check(
@@ -65,7 +92,10 @@ const schema = z.object({
   RECORDINGS_DIR: z._default(z.string(), './recordings'),
   STAGING_DIR: z.optional(z.string()),
   R2_PUBLIC_URL: z.optional(
-    z.pipe(z.string(), withoutTrailingSlash).check(z.refine((v) => httpUrl(v) !== undefined, 'R2_PUBLIC_URL must be an http:// or https:// URL (the bucket\'s public URL)')),
+    z.pipe(
+      z.string().check(z.superRefine((v, ctx) => { const problem = publicUrlProblem(v); if (problem) ctx.addIssue(problem); })),
+      z.transform((v: string) => originAndPath(new URL(v))),
+    ),
   ),
 });
 
@@ -108,16 +138,22 @@ export function readConfig(env: ConfigSource, overrides: ConfigSource = {}): Dae
   return result.config;
 }
 
-/** The config as it may be logged or printed: the secret key reduced to whether it is set. */
+/** A URL as it may be logged: origin and path only, so credentials in it (refused by parseConfig) never reach a log. */
+function loggableUrl(value: string): string {
+  const url = httpUrl(value);
+  return url ? originAndPath(url) : '(not an http(s) URL)';
+}
+
+/** The config as it may be logged or printed: the secret key reduced to whether it is set, URLs without credentials. */
 export function loggableConfig(config: DaemonConfig): Record<string, string> {
   const { accessKeyId } = config.storage.credentials;
   return {
-    endpoint: config.storage.endpoint,
+    endpoint: loggableUrl(config.storage.endpoint),
     bucket: config.storage.bucket,
     prefix: config.storage.prefix || '(none)',
     accessKey: accessKeyId.length > 8 ? `${accessKeyId.slice(0, 4)}…${accessKeyId.slice(-4)}` : '(set)',
     secretKey: '(set)',
     station: config.station,
-    publicUrl: config.publicUrl ?? '(not set)',
+    publicUrl: config.publicUrl === undefined ? '(not set)' : loggableUrl(config.publicUrl),
   };
 }

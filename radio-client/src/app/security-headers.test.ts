@@ -46,4 +46,11 @@ describe(securityHeaders.name, () => {
     expect(response.headers.get('Referrer-Policy')).toBe('no-referrer');
     expect(directives(response).get('default-src')).toBe("'none'");
   });
+
+  it.each(['https://pub-1234.r2.dev;script-src *', 'https://a.r2.dev,https://b.r2.dev', 'https://a.r2.dev https://b.r2.dev', 'https://pub-1234.r2.dev/radio', "'unsafe-inline'", 'ftp://pub-1234.r2.dev'])(
+    'refuses a storage origin that is not exactly an http(s) origin (%j): it would add sources or directives',
+    (storageOrigin) => {
+      expect(() => securityHeaders({ storageOrigin })).toThrow(new TypeError('storageOrigin must be an http(s) origin alone, e.g. https://pub-1234.r2.dev'));
+    },
+  );
 });

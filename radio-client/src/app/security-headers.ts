@@ -16,6 +16,7 @@ export interface SecurityHeadersOptions {
  * refused except on `framablePaths`.
  */
 export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler {
+  assertOrigin(options.storageOrigin);
   const framable = new Set(options.framablePaths ?? []);
   let policies: Promise<{ framed: string; unframed: string }> | undefined;
   return async (c, next) => {
@@ -29,6 +30,17 @@ export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHand
     c.res.headers.set('X-Content-Type-Options', 'nosniff');
     c.res.headers.set('Referrer-Policy', 'no-referrer');
   };
+}
+
+/**
+ * Throws unless `value` is exactly an http(s) origin: it is copied into the CSP, where a `;` would start a
+ * directive of the value's own and a space or `,` another source (read-config refuses such a URL first).
+ */
+function assertOrigin(value: string): void {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || !/^https?:$/.test(url.protocol) || url.origin !== value || /[\s;,'"`]/.test(value)) {
+    throw new TypeError('storageOrigin must be an http(s) origin alone, e.g. https://pub-1234.r2.dev');
+  }
 }
 
 async function contentSecurityPolicies({ storageOrigin, inlineStyles = [] }: SecurityHeadersOptions) {

@@ -16,7 +16,7 @@ function firstFrame(samples: Int32Array): number | undefined {
 
 describe(Segmenter.name, () => {
   it('cuts by sample count whatever the block sizes: segment N holds frames [N*L, (N+1)*L)', () => {
-    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 10, postRollFrames: 5, firstSeq: 7 });
+    const segmenter = new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 7 });
     const segments = [];
     let at = 0;
     for (const size of [1, 33, 99, 100, 7, 250, 3]) {
@@ -28,8 +28,6 @@ describe(Segmenter.name, () => {
     expect(segments.map((s) => [s.seq, s.startFrame, s.frames])).toEqual([[7, 0, 100], [8, 100, 100], [9, 200, 100], [10, 300, 100], [11, 400, 93]]);
     for (const s of segments) {
       expect(Array.from(s.samples)).toEqual(Array.from(ramp(s.startFrame, s.frames)));
-      expect(s.preRoll.length / 2).toBe(s.startFrame === 0 ? 0 : 10);
-      if (s.startFrame > 0) expect(firstFrame(s.preRoll)).toBe(s.startFrame - 10);
     }
     expect(segments.map((s) => s.postRoll.length / 2)).toEqual([5, 5, 5, 5, 0]);
     expect(firstFrame(segments[0]!.postRoll)).toBe(100);
@@ -37,7 +35,7 @@ describe(Segmenter.name, () => {
   });
 
   it('fills buffers given back by recycle, and their segments still hold the right samples and rolls', () => {
-    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 10, postRollFrames: 5, firstSeq: 0 });
+    const segmenter = new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 0 });
     const segments = [];
     for (let at = 0; at < 1000; at += 50) {
       for (const segment of segmenter.push(ramp(at, 50))) {
@@ -48,13 +46,12 @@ describe(Segmenter.name, () => {
     expect(segments.map((s) => s.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     for (const s of segments) {
       expect(Array.from(s.samples)).toEqual(Array.from(ramp(s.startFrame, 100)));
-      if (s.startFrame > 0) expect(Array.from(s.preRoll)).toEqual(Array.from(ramp(s.startFrame - 10, 10)));
       expect(Array.from(s.postRoll)).toEqual(Array.from(ramp(s.startFrame + 100, 5)));
     }
   });
 
   it('reuses a recycled buffer instead of allocating, and ignores arrays it cannot reuse', () => {
-    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 0, postRollFrames: 0, firstSeq: 0 });
+    const segmenter = new Segmenter({ format, segmentFrames: 100, postRollFrames: 0, firstSeq: 0 });
     const [first] = segmenter.push(ramp(0, 100));
     segmenter.recycle({ ...first!, samples: new Int32Array(10) }); // not a segment's size: not kept
     segmenter.recycle(first!);
@@ -69,30 +66,20 @@ describe(Segmenter.name, () => {
   });
 
   it('releases a full segment only once its post-roll has arrived', () => {
-    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 0, postRollFrames: 5, firstSeq: 0 });
+    const segmenter = new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 0 });
     expect(segmenter.push(ramp(0, 104))).toEqual([]);
     expect(segmenter.push(ramp(104, 1)).map((s) => s.seq)).toEqual([0]);
   });
 
   it('at the end releases the held segment with the post-roll there is, then the partial one', () => {
-    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 0, postRollFrames: 5, firstSeq: 0 });
+    const segmenter = new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 0 });
     segmenter.push(ramp(0, 102));
     const rest = segmenter.end();
     expect(rest.map((s) => [s.seq, s.frames, s.postRoll.length / 2])).toEqual([[0, 100, 2], [1, 2, 0]]);
   });
 
-  it('after a break drops the partial segment and flags the next one', () => {
-    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 10, postRollFrames: 5, firstSeq: 0 });
-    segmenter.push(ramp(0, 102)); // segment 0 full, waiting for its post-roll
-    const { released, droppedFrames } = segmenter.breakRun();
-    expect(released.map((s) => [s.seq, s.postRoll.length])).toEqual([[0, 0]]);
-    expect(droppedFrames).toBe(2);
-    const next = [...segmenter.push(ramp(1000, 105))];
-    expect(next.map((s) => [s.seq, s.discontinuity, s.preRoll.length, firstFrame(s.samples)])).toEqual([[1, true, 0, 1000]]);
-  });
-
   it('refuses a block that splits a frame', () => {
-    const segmenter = new Segmenter({ format, segmentFrames: 100, preRollFrames: 0, postRollFrames: 0, firstSeq: 0 });
+    const segmenter = new Segmenter({ format, segmentFrames: 100, postRollFrames: 0, firstSeq: 0 });
     expect(() => segmenter.push(new Int32Array(3))).toThrow('push: samples must hold whole frames');
   });
 });

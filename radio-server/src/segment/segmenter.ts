@@ -7,9 +7,7 @@ export interface Segment {
   startFrame: number;
   frames: number;
   samples: PcmSamples;
-  /** Up to `preRollFrames` frames that came just before this segment, for encoders that need a warm start. */
-  preRoll: PcmSamples;
-  /** Up to `postRollFrames` frames that follow it, so lossy encoders end on the real signal, not on silence. */
+  /** Up to `postRollFrames` frames that follow it: what the encoders need to finish the segment (their lookahead). */
   postRoll: PcmSamples;
   /** True when this segment does not follow the one before it without a gap. */
   discontinuity: boolean;
@@ -21,7 +19,6 @@ const MAX_SPARE_BUFFERS = 2;
 export interface SegmenterOptions {
   format: PcmFormat;
   segmentFrames: number;
-  preRollFrames: number;
   /** Frames of the next segment to wait for before a full segment is released (a few ms of latency). */
   postRollFrames: number;
   /** The seq of the first segment of this run. */
@@ -39,7 +36,6 @@ export class Segmenter {
   private filled = 0;
   private nextSeq: number;
   private nextStartFrame = 0;
-  private preRoll: PcmSamples = new Int32Array(0);
   private discontinuity = true;
   /** A full segment waiting for its post-roll. */
   private held: Segment | undefined;
@@ -84,19 +80,6 @@ export class Segmenter {
     return rest;
   }
 
-  /**
-   * Marks a break in the signal (frames were lost upstream): a full segment waiting for its post-roll is
-   * released without it, the partial one is dropped, and the next segment is flagged as a discontinuity.
-   */
-  breakRun(): { released: Segment[]; droppedFrames: number } {
-    const released = this.held ? [this.release(new Int32Array(0))] : [];
-    const droppedFrames = this.filled / this.channels;
-    this.filled = 0;
-    this.preRoll = new Int32Array(0);
-    this.discontinuity = true;
-    return { released, droppedFrames };
-  }
-
   private release(postRoll: PcmSamples): Segment {
     const segment = { ...this.held!, postRoll };
     this.held = undefined;
@@ -126,12 +109,9 @@ export class Segmenter {
       startFrame: this.nextStartFrame,
       frames,
       samples,
-      preRoll: this.preRoll,
       postRoll: new Int32Array(0),
       discontinuity: this.discontinuity,
     };
-    const preRollSamples = Math.min(this.options.preRollFrames * this.channels, samples.length);
-    this.preRoll = samples.slice(samples.length - preRollSamples);
     this.nextStartFrame += frames;
     this.discontinuity = false;
     this.buffer = this.spare.pop() ?? new Int32Array(this.options.segmentFrames * this.channels);

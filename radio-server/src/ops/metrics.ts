@@ -1,5 +1,10 @@
+import { STREAM_NAMES } from '@radio/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { KNOWN_STORAGE_ERROR_CODES } from '../publish/s3-errors.js';
 import type { LevelReading } from './level-meter.js';
+
+/** The objects a failed publish is counted by (see `uploadFailureLabels`). */
+const UPLOAD_FAILURE_STREAMS = [...STREAM_NAMES, 'manifest'];
 
 export interface StationMetricsOptions {
   /** This host's clock offset to the storage endpoint in ms (the store's signing clock), read at each scrape. */
@@ -42,6 +47,12 @@ export class StationMetrics {
       ...(clockOffsetMs && { collect(this: Gauge) { this.set(clockOffsetMs() / 1000); } }),
     });
     collectDefaultMetrics({ register: this.registry });
+    // A labelled series exists only once incremented, and `increase()` cannot see its first increment:
+    // every label value known in advance starts at 0.
+    for (const stream of STREAM_NAMES) this.segmentsUploaded.inc({ stream }, 0);
+    for (const stream of UPLOAD_FAILURE_STREAMS) {
+      for (const code of KNOWN_STORAGE_ERROR_CODES) this.uploadFailures.inc({ stream, code }, 0);
+    }
   }
 
   /** The levels of one meter window, labelled by `channels` (see `channelNames`). */

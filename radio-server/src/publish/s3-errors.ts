@@ -30,6 +30,12 @@ const S3_CODES: Record<string, Omit<StorageErrorClass, 'code'>> = {
 /** Node and SDK network failure codes: the endpoint could not be reached or did not answer in time. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/**
+ * The codes {@link classifyS3Error} gives from its tables, for metrics that must exist before the first
+ * failure. It can also give other S3 codes, `HTTP<status>` and `Unknown`, which are not known in advance.
+ */
+export const KNOWN_STORAGE_ERROR_CODES: readonly string[] = [...Object.keys(S3_CODES), ...NETWORK_CODES];
+
 const NETWORK_HINT = 'cannot reach R2_ENDPOINT: check the URL, DNS and this host\'s network; the request is retried';
 
 interface ErrorFields {

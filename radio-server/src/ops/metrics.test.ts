@@ -1,0 +1,37 @@
+import { STREAM_NAMES } from '@radio/protocol';
+import { describe, expect, it } from 'vitest';
+import { KNOWN_STORAGE_ERROR_CODES, StorageError, classifyS3Error } from '../publish/s3-errors.js';
+import { StationMetrics } from './metrics.js';
+import { uploadFailureLabels } from './station-hooks.js';
+
+/** The samples of `name` in the text exposition, as `{labels} value` lines. */
+function samples(text: string, name: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith(`${name}{`)).map((line) => line.slice(name.length));
+}
+
+describe(StationMetrics.name, () => {
+  it('exposes segments uploaded at 0 for every stream before the first upload', async () => {
+    const text = await new StationMetrics().text();
+    expect(samples(text, 'radio_segments_uploaded_total')).toEqual(STREAM_NAMES.map((stream) => `{stream="${stream}"} 0`));
+  });
+
+  it('exposes upload failures at 0 for every stream and known error code before the first failure', async () => {
+    const lines = samples(await new StationMetrics().text(), 'radio_upload_failures_total');
+    for (const stream of ['hq', 'lq', 'manifest']) {
+      for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'RequestTimeTooSkewed', 'SlowDown', 'ServiceUnavailable']) {
+        expect(lines).toContain(`{stream="${stream}",code="${code}"} 0`);
+      }
+    }
+    expect(lines).toHaveLength(3 * KNOWN_STORAGE_ERROR_CODES.length);
+  });
+
+  it('counts a classified failure on its zero series, adding none', async () => {
+    const metrics = new StationMetrics();
+    const before = samples(await metrics.text(), 'radio_upload_failures_total').length;
+    const labels = uploadFailureLabels(new StorageError('PUT', 'lq/0000000007.m4s', classifyS3Error({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })));
+    metrics.uploadFailures.inc(labels);
+    const after = samples(await metrics.text(), 'radio_upload_failures_total');
+    expect(after).toHaveLength(before);
+    expect(after).toContain('{stream="lq",code="AccessDenied"} 1');
+  });
+});

@@ -73,10 +73,17 @@ program
     // V8's size-optimised heap policy keep its RSS ~30 MB lower (npm run bench, daemon).
     setFlagsFromString('--max-semi-space-size=4');
     setFlagsFromString('--optimize-for-size');
-    const [{ readConfig }, { runStation }, { StatusLine }] = await Promise.all([import('./config.js'), import('./run-command.js'), import('../ops/status-line.js')]);
+    const [{ readConfig }, { runStation }, { StatusLine }, { logProcessWarnings }] = await Promise.all([
+      import('./config.js'),
+      import('./run-command.js'),
+      import('../ops/status-line.js'),
+      import('../ops/process-warnings.js'),
+    ]);
     const config = readConfig(loadEnvironment(), options.station ? { STATION_NAME: options.station } : {});
     const status = new StatusLine(process.stderr); // draws only on a terminal; log lines go through it
-    process.exitCode = await runStation(config, { ...options, inputs: options.channels }, createLogger({ destination: status }), status);
+    const log = createLogger({ destination: status });
+    logProcessWarnings(log); // Node's warnings as log lines too, not plain text among the JSON
+    process.exitCode = await runStation(config, { ...options, inputs: options.channels }, log, status);
     // Everything is closed; should a stuck sound card still hold the event loop, exit anyway.
     setTimeout(() => process.exit(), 2000).unref();
   });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { PcmSource } from '../capture/pcm-source.js';
 import type { EncodedSegment, SegmentEncoder } from '../encode/segment-encoder.js';
-import { memoryLogger } from '../publish/testing/memory-log.js';
+import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
+import { StorageError, classifyS3Error } from '../publish/s3-errors.js';
 import type { SegmentMeta } from '../publish/publisher.js';
 import type { Segment } from '../segment/segmenter.js';
 import { Station, type StationOptions } from './station.js';
@@ -20,7 +21,7 @@ function source(live: boolean, blocks: number): PcmSource {
 
 const encoder = (stream: 'hq' | 'lq'): SegmentEncoder => ({
   stream,
-  encode: async (s: Segment): Promise<EncodedSegment> => ({ stream, seq: s.seq, samples: s.frames, bytes: Buffer.from([s.samples[0]!]) }),
+  encode: async (s: Segment): Promise<EncodedSegment> => ({ stream, seq: s.seq, samples: s.frames, bytes: Buffer.from([s.samples[0]!]), init: Buffer.alloc(0) }),
 });
 
 /** A publisher that stays down until `up()`, recording what it stored. */
@@ -43,7 +44,7 @@ function publisher() {
 
 function station(live: boolean, blocks: number, store: ReturnType<typeof publisher>, more: Partial<StationOptions> = {}) {
   return new Station({
-    source: source(live, blocks), segmentSeconds: 1, encoders: [encoder('hq'), encoder('lq')], preRollFrames: 0, postRollFrames: 0,
+    source: source(live, blocks), segmentSeconds: 1, encoders: [encoder('hq'), encoder('lq')], postRollFrames: 0,
     publisher: store, firstSeq: 0, log: memoryLogger().log, uploadQueueSegments: 2, retryDelayMs: 1,
     // The retry wait ends when the store comes back or the wait is aborted, as the real one does.
     sleep: (_ms, signal) => new Promise<void>((resolve) => (signal.addEventListener('abort', () => resolve()), void store.upNow.then(resolve))),
@@ -111,5 +112,58 @@ describe(Station.name, () => {
     const summary = await run;
     expect(summary.published).toBe(0);
     expect(summary.dropped).toBe(8);
+  });
+
+  /** A publisher that fails its first `failures` publishes with `error`, then stores. */
+  function failingPublisher(failures: number, error: () => unknown) {
+    const stored: number[] = [];
+    let calls = 0;
+    return {
+      stored,
+      async publish(meta: SegmentMeta) {
+        if (calls++ < failures) throw error();
+        stored.push(meta.seq);
+      },
+      finish: async () => undefined,
+    };
+  }
+
+  const accessDenied = () => new StorageError('PUT', 'hq/0000000000.m4s', classifyS3Error({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+
+  it('the retry wait leaves no abort listener behind: 20 failed publishes, no MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const store = failingPublisher(20, accessDenied);
+      // The real retry sleep (no `sleep` option), 1 ms a retry.
+      const summary = await station(false, 1, publisher(), { publisher: store, sleep: undefined }).run();
+      expect(summary.published).toBe(1);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+  });
+
+  it('logs a steady storage failure once, without a stack, and the count of the rest when it goes off air', async () => {
+    const { log, lines } = memoryLogger();
+    const store = failingPublisher(20, accessDenied);
+    await station(false, 1, publisher(), { publisher: store, log, sleep: async () => undefined, now: () => new Date(0) }).run();
+    const failures = lines.filter((l) => l.level === LEVEL.error);
+    expect(failures.map((l) => [l.msg, l.code, l.repeated])).toEqual([
+      [`publishing segment 0 failed: ${accessDenied().message}; trying again in 0.001 s`, 'AccessDenied', undefined],
+      [`19 more since the last line like this; the last: publishing segment 0 failed: ${accessDenied().message}; trying again in 0.001 s`, 'AccessDenied', 19],
+    ]);
+    for (const line of failures) expect(line).not.toHaveProperty('err');
+  });
+
+  it('logs an unexpected publishing failure with its stack', async () => {
+    const { log, lines } = memoryLogger();
+    const store = failingPublisher(1, () => new TypeError('a bug'));
+    await station(false, 1, publisher(), { publisher: store, log, sleep: async () => undefined }).run();
+    const [failure] = lines.filter((l) => l.level === LEVEL.error);
+    expect(failure).toMatchObject({ msg: 'publishing segment 0 failed; trying again in 0.001 s', err: { type: 'TypeError', message: 'a bug' } });
+    expect((failure!.err as { stack: string }).stack).toContain('TypeError: a bug');
   });
 });

@@ -2,7 +2,10 @@ import type { PcmSource } from '../capture/pcm-source.js';
 import type { PcmSamples } from '../segment/pcm.js';
 import type { EncodedSegment, SegmentEncoder } from '../encode/segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
+import { RateLimitedLog } from '../ops/rate-limited-log.js';
+import { StorageError } from '../publish/s3-errors.js';
 import type { SegmentMeta } from '../publish/publisher.js';
+import { SampleClock } from '../segment/sample-clock.js';
 import { Segmenter, type Segment } from '../segment/segmenter.js';
 import { BoundedQueue } from './bounded-queue.js';
 
@@ -32,7 +35,7 @@ export interface StationOptions {
   segmentSeconds: number;
   /** HQ and LQ encoders; a segment is published once all have encoded it. */
   encoders: readonly SegmentEncoder[];
-  preRollFrames: number;
+  /** Frames after a segment its encoders need (ENCODER_POST_ROLL): it is released that much later. */
   postRollFrames: number;
   publisher: SegmentPublisher;
   firstSeq: number;
@@ -50,6 +53,12 @@ export interface StationOptions {
   now?: () => Date;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   hooks?: StationHooks;
+}
+
+/** A segment cut from the capture, with its wall-clock start. */
+interface CapturedSegment {
+  segment: Segment;
+  startedAt: Date;
 }
 
 interface EncodedItem {
@@ -82,18 +91,22 @@ export class Station {
   private dropped = 0;
   private captureStalled = false;
 
-  constructor(private readonly options: StationOptions) {}
+  /** The publishing-failure ERROR, per cause: once in full, then a count a minute (a steady 403 must not flood the journal). */
+  private readonly publishFailures: RateLimitedLog;
+
+  constructor(private readonly options: StationOptions) {
+    this.publishFailures = new RateLimitedLog({ log: options.log, now: () => (options.now?.() ?? new Date()).getTime() });
+  }
 
   /** Runs until the source ends or `stop` is called and everything captured is published or dropped. */
   async run(): Promise<StationSummary> {
     const { options } = this;
     const log = options.log;
-    const encodeQueue = new BoundedQueue<Segment>(2, (segment) => this.drop(segment.seq, 'encoding fell behind'));
+    const encodeQueue = new BoundedQueue<CapturedSegment>(2, (item) => this.drop(item.segment.seq, 'encoding fell behind'));
     const uploadQueue = new BoundedQueue<EncodedItem>(options.uploadQueueSegments, (item) => this.drop(item.meta.seq, 'upload queue full'));
     const segmenter = new Segmenter({
       format: options.source.format,
       segmentFrames: Math.round(options.segmentSeconds * options.source.format.sampleRate),
-      preRollFrames: options.preRollFrames,
       postRollFrames: options.postRollFrames,
       firstSeq: options.firstSeq,
     });
@@ -131,10 +144,19 @@ export class Station {
     this.options.log.warn({ seq }, `${why}: dropped segment ${seq}`);
   }
 
-  private async capture(segmenter: Segmenter, encodeQueue: BoundedQueue<Segment>): Promise<void> {
+  private async capture(segmenter: Segmenter, encodeQueue: BoundedQueue<CapturedSegment>): Promise<void> {
     const { options } = this;
+    const now = options.now ?? (() => new Date());
+    const rate = options.source.format.sampleRate;
+    const clock = new SampleClock(rate);
+    const captureStarted = now().getTime();
     try {
-      const enqueue = options.source.live ? (s: Segment) => encodeQueue.push(s) : (s: Segment) => encodeQueue.pushWhenRoom(s);
+      // A live source's segment began about its length (and post-roll) before it is released; a file's
+      // or a pipe's is read faster or slower than real time, so its times follow the sample clock alone.
+      const observedStart = (s: Segment) =>
+        new Date(options.source.live ? now().getTime() - ((s.frames + s.postRoll.length / options.source.format.channels) * 1000) / rate : captureStarted + (s.startFrame * 1000) / rate);
+      const captured = (s: Segment): CapturedSegment => ({ segment: s, startedAt: clock.next(s.frames, observedStart(s)) });
+      const enqueue = options.source.live ? (s: Segment) => encodeQueue.push(captured(s)) : (s: Segment) => encodeQueue.pushWhenRoom(captured(s));
       const blocks = options.source.blocks()[Symbol.asyncIterator]();
       try {
         for (let next = await this.nextBlock(blocks); next !== STALLED && !next.done; next = await this.nextBlock(blocks)) {
@@ -173,20 +195,14 @@ export class Station {
     return result;
   }
 
-  private async encode(encodeQueue: BoundedQueue<Segment>, uploadQueue: BoundedQueue<EncodedItem>, segmenter: Segmenter): Promise<void> {
+  private async encode(encodeQueue: BoundedQueue<CapturedSegment>, uploadQueue: BoundedQueue<EncodedItem>, segmenter: Segmenter): Promise<void> {
     const { options } = this;
-    const startedAt = (options.now ?? (() => new Date()))();
-    const rate = options.source.format.sampleRate;
     try {
-      for (let segment = await encodeQueue.shift(); segment; segment = await encodeQueue.shift()) {
-        const encoded = await Promise.all(options.encoders.map((e) => e.encode(segment!)));
+      for (let item = await encodeQueue.shift(); item; item = await encodeQueue.shift()) {
+        const { segment, startedAt } = item;
+        const encoded = await Promise.all(options.encoders.map((e) => e.encode(segment)));
         segmenter.recycle(segment); // the encoded bytes are copies: its samples can hold the next segment
-        const meta: SegmentMeta = {
-          seq: segment.seq,
-          samples: segment.frames,
-          startedAt: new Date(startedAt.getTime() + (segment.startFrame * 1000) / rate),
-          discontinuity: segment.discontinuity,
-        };
+        const meta: SegmentMeta = { seq: segment.seq, run: options.firstSeq, samples: segment.frames, startedAt, discontinuity: segment.discontinuity };
         options.hooks?.encoded?.(meta, encoded);
         if (options.source.live) uploadQueue.push({ meta, encoded });
         else await uploadQueue.pushWhenRoom({ meta, encoded });
@@ -201,8 +217,10 @@ export class Station {
     const { options } = this;
     const signal = this.abortUploads.signal;
     const sleep = options.sleep ?? ((ms, s) => new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      s.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      // The listener goes when the timer fires: one left behind per failed publish is a leak.
+      const onAbort = () => (clearTimeout(timer), resolve());
+      const timer = setTimeout(() => (s.removeEventListener('abort', onAbort), resolve()), ms);
+      s.addEventListener('abort', onAbort, { once: true });
     }));
     for (let item = await uploadQueue.peek(); item && !signal.aborted; item = await uploadQueue.peek()) {
       const started = performance.now();
@@ -214,11 +232,20 @@ export class Station {
         options.hooks?.published?.(item.meta, (performance.now() - started) / 1000);
       } catch (error) {
         options.hooks?.uploadFailed?.(item.meta, error);
-        options.log.error({ err: error, seq: item.meta.seq }, `publishing segment ${item.meta.seq} failed; trying again in ${options.retryDelayMs / 1000} s`);
+        const { seq } = item.meta;
+        const retry = `trying again in ${options.retryDelayMs / 1000} s`;
+        // A StorageError is classified already (code, kind, what to check): one line without a stack, limited
+        // per code. Anything else is unexpected and keeps its stack.
+        if (error instanceof StorageError) {
+          this.publishFailures.error(error.code, { seq, code: error.code, kind: error.kind }, `publishing segment ${seq} failed: ${error.message}; ${retry}`);
+        } else {
+          this.publishFailures.error(`unexpected ${error instanceof Error ? error.name : typeof error}`, { err: error, seq }, `publishing segment ${seq} failed; ${retry}`);
+        }
         await sleep(options.retryDelayMs, signal);
       }
       options.hooks?.queued?.(uploadQueue.length);
     }
+    this.publishFailures.flush();
     // After the shutdown deadline: take what the encoders still deliver (a waiting producer must not hang).
     const abandoned: number[] = [];
     for (let item = await uploadQueue.shift(); item; item = await uploadQueue.shift()) abandoned.push(item.meta.seq);

@@ -1,14 +1,15 @@
 // The keys alone: the manifest validator (zod) costs start-up time that encode does not need.
-import { OBJECT_HEADERS, MANIFEST_KEY, segmentKey } from '@radio/protocol/keys';
+import { initKey, MANIFEST_KEY, OBJECT_HEADERS, segmentKey, STREAM_NAMES } from '@radio/protocol/keys';
 import { openWavFile } from '../capture/wav-file.js';
-import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
-import { OPUS_POST_ROLL, OPUS_PRE_ROLL } from '../encode/opus-segment-encoder.js';
+import { FlacTrackEncoder } from '../encode/flac-track-encoder.js';
+import { ENCODER_POST_ROLL, type SegmentEncoder } from '../encode/segment-encoder.js';
 import { OpusWorkerEncoder } from '../encode/worker-segment-encoder.js';
-import type { SegmentEncoder } from '../encode/segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
 import { DirectoryStore } from '../publish/directory-store.js';
+import { indexObjects, multivariantObject } from '../publish/indexes.js';
+import type { PublishedSegment, StationDescription } from '../publish/manifest-builder.js';
 import type { ObjectStore } from '../publish/object-store.js';
-import { buildManifest, serializeManifest, type PublishedSegment, type StationDescription } from '../publish/manifest-builder.js';
+import { measuredBandwidth } from '../publish/playlists.js';
 import { Segmenter, type Segment } from '../segment/segmenter.js';
 import { UserError } from './user-error.js';
 
@@ -41,19 +42,24 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
       log.warn({ input, missingBytes: wav.truncatedBy, frames: wav.frames }, 'input is truncated: encoding up to its last whole frame');
     }
     const station: StationDescription = { station: options.station, segmentSeconds: options.segmentSeconds, format: wav.format, opusBitrate: options.opusBitrate };
-    const segmentFrames = options.segmentSeconds * wav.format.sampleRate;
-    const segmenter = new Segmenter({ format: wav.format, segmentFrames, preRollFrames: OPUS_PRE_ROLL, postRollFrames: OPUS_POST_ROLL, firstSeq: 0 });
-    const opus = new OpusWorkerEncoder({ format: wav.format, bitrate: options.opusBitrate });
-    const encoders: SegmentEncoder[] = [new FlacSegmentEncoder({ format: wav.format, compressionLevel: options.flacLevel }), opus];
+    const segmentFrames = Math.round(options.segmentSeconds * wav.format.sampleRate);
+    const segmenter = new Segmenter({ format: wav.format, segmentFrames, postRollFrames: ENCODER_POST_ROLL, firstSeq: 0 });
+    // One run from seq 0 whose length is known: the inits' edit lists say it, so players trim it exactly.
+    const track = { format: wav.format, segmentFrames, runSeq: 0, totalFrames: wav.frames };
+    const opus = new OpusWorkerEncoder({ ...track, bitrate: options.opusBitrate });
+    const encoders: SegmentEncoder[] = [new FlacTrackEncoder({ ...track, compressionLevel: options.flacLevel }), opus];
     const store: ObjectStore = new DirectoryStore(options.out);
     const startedAt = now();
     const published: PublishedSegment[] = [];
     const publish = async (segment: Segment) => {
       // In this order: libFLAC reads the samples synchronously, then they move to the Opus worker.
       const encoded = await Promise.all(encoders.map((e) => e.encode(segment)));
-      await Promise.all(encoded.map((e) => store.put(segmentKey(e.stream, e.seq), e.bytes, OBJECT_HEADERS[e.stream])));
+      if (segment.seq === 0) await Promise.all(encoded.map((e) => store.put(initKey(e.stream, 0), e.init, OBJECT_HEADERS.init)));
+      await Promise.all(encoded.map((e) => store.put(segmentKey(e.stream, e.seq), e.bytes, OBJECT_HEADERS.segment)));
       published.push({
         seq: segment.seq,
+        msn: segment.seq,
+        run: 0,
         samples: segment.frames,
         startedAt: new Date(startedAt.getTime() + (segment.startFrame * 1000) / wav.format.sampleRate),
         discontinuity: segment.discontinuity,
@@ -79,7 +85,9 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
       await opus.close();
     }
     published.sort((a, b) => a.seq - b.seq);
-    await store.put(MANIFEST_KEY, serializeManifest(buildManifest(station, published, false, now())), OBJECT_HEADERS.manifest);
+    const bandwidth = Object.fromEntries(STREAM_NAMES.map((stream) => [stream, measuredBandwidth(published, stream, wav.format.sampleRate)])) as Parameters<typeof multivariantObject>[0];
+    // The indexes last, the manifest last of all: a reader never finds one that names a missing object.
+    for (const o of [multivariantObject(bandwidth), ...indexObjects(station, published, { live: false, discontinuitySequence: 0, now: now() })]) await store.put(o.key, o.body, o.headers);
     return { segments: published.length, frames: wav.frames, manifestPath: `${options.out}/${MANIFEST_KEY}` };
   } finally {
     await wav.close();

@@ -10,11 +10,11 @@ export function integerIn(min: number, max: number): (value: string) => number {
   };
 }
 
-/** Segment length in seconds: positive, and a whole number of 48 kHz frames (so segments cut exactly). */
+/** Segment length in seconds: positive, and a whole number of 20 ms Opus frames (so both streams cut exactly). */
 export function segmentSeconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0.5 || n > 60 || !Number.isInteger(Math.round(n * 48000 * 1e6) / 1e6)) {
-    throw new InvalidArgumentError('expected seconds from 0.5 to 60 that are a whole number of 48 kHz samples (e.g. 10, 2, 0.5).');
+  if (!Number.isFinite(n) || n < 0.5 || n > 60 || !Number.isInteger(Math.round(n * 50 * 1e6) / 1e6)) {
+    throw new InvalidArgumentError('expected seconds from 0.5 to 60 that are a whole number of 20 ms frames (e.g. 10, 2, 0.5).');
   }
   return n;
 }

@@ -1,5 +1,6 @@
-import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
-import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
+import { FlacTrackEncoder } from '../encode/flac-track-encoder.js';
+import { OpusTrackEncoder } from '../encode/opus-track-encoder.js';
+import { ENCODER_POST_ROLL } from '../encode/segment-encoder.js';
 import { openSource, type SourceRequest } from '../capture/open-source.js';
 import { ArchiveRecorder } from '../archive/archive-recorder.js';
 import { recoverStaging } from '../archive/recover-staging.js';
@@ -70,12 +71,15 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
   // Seqs from the clock (one per segment length since 1970) unless the bucket already went further:
   // never reused across restarts, even when the bucket's manifest was lost.
   const firstSeq = await publisher.resume(Math.floor(Date.now() / (options.segmentSeconds * 1000)));
+  const segmentFrames = Math.round(options.segmentSeconds * source.format.sampleRate);
   const station = new Station({
     source,
     segmentSeconds: options.segmentSeconds,
-    encoders: [new FlacSegmentEncoder({ format: source.format, compressionLevel: options.flacLevel }), new OpusSegmentEncoder({ format: source.format, bitrate: options.opusBitrate })],
-    preRollFrames: OPUS_PRE_ROLL,
-    postRollFrames: OPUS_POST_ROLL,
+    encoders: [
+      new FlacTrackEncoder({ format: source.format, compressionLevel: options.flacLevel, segmentFrames, runSeq: firstSeq }),
+      new OpusTrackEncoder({ format: source.format, bitrate: options.opusBitrate, segmentFrames, runSeq: firstSeq }),
+    ],
+    postRollFrames: ENCODER_POST_ROLL,
     publisher,
     firstSeq,
     log,

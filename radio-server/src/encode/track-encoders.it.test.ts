@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Segmenter, type Segment } from '../segment/segmenter.js';
 import { ffmpegDecodeFloat, ffmpegDecodeInt } from '../testing/reference-decoders.js';
@@ -11,7 +9,6 @@ import { FlacTrackEncoder, flacBlockSize } from './flac-track-encoder.js';
 import { OpusTrackEncoder } from './opus-track-encoder.js';
 import { ENCODER_POST_ROLL, type EncodedSegment, type SegmentEncoder } from './segment-encoder.js';
 
-const run = promisify(execFile);
 const tempDir = useTempDirs('track-encoders-');
 const RUN_SEQ = 177_000_000;
 

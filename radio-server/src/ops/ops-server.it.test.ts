@@ -104,7 +104,7 @@ function sampleValue(family: MetricFamily | undefined, name: string, labels: Rec
 }
 
 const RATE = 48000;
-const meta = (seq: number): SegmentMeta => ({ seq, samples: 10 * RATE, startedAt: new Date(0), discontinuity: false });
+const meta = (seq: number): SegmentMeta => ({ seq, run: 0, samples: 10 * RATE, startedAt: new Date(0), discontinuity: false });
 const storageError = (key: string, code: string) => new StorageError('PUT', key, { code, kind: 'credentials', hint: 'check the token' });
 
 /** A station's operator view with an injected clock, fed through its hooks as the Station would. */

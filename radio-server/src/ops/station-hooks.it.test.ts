@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ToneSource } from '../capture/tone-source.js';
-import { FlacSegmentEncoder } from '../encode/flac-segment-encoder.js';
-import { OPUS_POST_ROLL, OPUS_PRE_ROLL, OpusSegmentEncoder } from '../encode/opus-segment-encoder.js';
+import { FlacTrackEncoder } from '../encode/flac-track-encoder.js';
+import { OpusTrackEncoder } from '../encode/opus-track-encoder.js';
+import { ENCODER_POST_ROLL } from '../encode/segment-encoder.js';
 import { Station } from '../pipeline/station.js';
 import { ClockOffset } from '../publish/clock-offset.js';
 import { Publisher } from '../publish/publisher.js';
@@ -58,9 +59,11 @@ describe(stationHooks.name, () => {
     const station = new Station({
       source,
       segmentSeconds: 1,
-      encoders: [new FlacSegmentEncoder({ format: source.format, compressionLevel: 0 }), new OpusSegmentEncoder({ format: source.format, bitrate: 64000 })],
-      preRollFrames: OPUS_PRE_ROLL,
-      postRollFrames: OPUS_POST_ROLL,
+      encoders: [
+        new FlacTrackEncoder({ format: source.format, compressionLevel: 0, segmentFrames: 48000, runSeq: 1 }),
+        new OpusTrackEncoder({ format: source.format, bitrate: 64000, segmentFrames: 48000, runSeq: 1 }),
+      ],
+      postRollFrames: ENCODER_POST_ROLL,
       publisher,
       firstSeq: 1,
       log,

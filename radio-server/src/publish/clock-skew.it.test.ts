@@ -37,9 +37,9 @@ const publisher = new Publisher({ store, station, window: 3, keepExtra: 2, log }
 const results = [];
 const uploaded = {};
 for (let seq = 1; seq <= 4; seq++) {
-  const encoded = ['hq', 'lq'].map((stream) => ({ stream, seq, samples: 96000, bytes: Buffer.alloc(50000, stream + ' ' + seq + ';') }));
+  const encoded = ['hq', 'lq'].map((stream) => ({ stream, seq, samples: 96000, bytes: Buffer.alloc(50000, stream + ' ' + seq + ';'), init: Buffer.from(stream + ' init') }));
   try {
-    const published = await publisher.publish({ seq, samples: 96000, startedAt: new Date(), discontinuity: false }, encoded);
+    const published = await publisher.publish({ seq, run: 1, samples: 96000, startedAt: new Date(), discontinuity: false }, encoded);
     for (const e of encoded) uploaded[e.stream + '/' + seq] = createHash('sha256').update(e.bytes).digest('hex');
     results.push({ seq, ok: true, discontinuity: published.discontinuity });
   } catch (error) {
@@ -114,7 +114,7 @@ describe('a host clock 20 minutes off', () => {
       try {
         for (const [name, sha] of Object.entries(report.uploaded)) {
           const [stream, seq] = name.split('/');
-          const key = `${stream}/${seq!.padStart(10, '0')}.${stream === 'hq' ? 'flac' : 'opus'}`;
+          const key = `${stream}/${seq!.padStart(10, '0')}.m4s`;
           expect(digest((await store.get(key))!), prefixedKey(prefix, key)).toBe(sha);
         }
         expect(Object.keys(report.uploaded)).toHaveLength(8);
@@ -126,11 +126,11 @@ describe('a host clock 20 minutes off', () => {
     });
   }
 
-  it('(-20m) without the measured offset, the first segment\'s parallel PUTs are refused as RequestTimeTooSkewed', async () => {
+  it('(-20m) without the measured offset, the run\'s first parallel PUTs (its inits and live.m3u8) are refused as RequestTimeTooSkewed', async () => {
     const { report, output } = await runSkewed('-20m', 'skew-uncorrected', 'uncorrected');
     expect(report.results[0]).toEqual({ seq: 1, ok: false, code: 'RequestTimeTooSkewed', kind: 'clock-skew' });
     const refused = server.events.filter((e) => e.phase === 'answered' && e.status === 403 && e.key.startsWith('skew-uncorrected/'));
-    expect(refused.map((e) => e.key).sort()).toEqual(['skew-uncorrected/hq/0000000001.flac', 'skew-uncorrected/lq/0000000001.opus']);
+    expect(refused.map((e) => e.key).sort()).toEqual(['skew-uncorrected/hq/init-0000000001.mp4', 'skew-uncorrected/live.m3u8', 'skew-uncorrected/lq/init-0000000001.mp4']);
     expect(output).not.toContain(server.target.credentials.secretAccessKey);
   });
 });

@@ -1,49 +1,64 @@
-import { MANIFEST_KEY, OBJECT_HEADERS, parseManifestText, segmentKey, STREAM_NAMES, type Manifest, type StreamName } from '@radio/protocol';
+import { initKey, MANIFEST_KEY, MULTIVARIANT_KEY, OBJECT_HEADERS, parseManifestText, playlistKey, runOfInitKey, segmentKey, seqOfSegmentKey, STREAM_NAMES, type Manifest, type StreamName } from '@radio/protocol';
 import type { EncodedSegment } from '../encode/segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
-import { buildManifest, serializeManifest, type PublishedSegment, type StationDescription } from './manifest-builder.js';
+import { indexObjects, multivariantObject, type StoredObject } from './indexes.js';
+import type { PublishedSegment, StationDescription } from './manifest-builder.js';
 import type { ObjectStore } from './object-store.js';
+import { discontinuitySequenceOf, estimatedBandwidth } from './playlists.js';
 import { asStorageError } from './s3-errors.js';
 
-/** What the pipeline knows of a segment besides its encoded files. */
+/** What the pipeline knows of a segment besides its encoded fragments. */
 export interface SegmentMeta {
   seq: number;
+  /** Seq of the first segment of the daemon's run: names the init its fragments play after. */
+  run: number;
   samples: number;
   startedAt: Date;
-  /** Set by the segmenter (start of a run, frames lost upstream); the publisher adds gaps in seq. */
+  /** Set by the segmenter (start of a run); the publisher adds gaps in seq. */
   discontinuity: boolean;
 }
 
 export interface PublisherOptions {
   store: ObjectStore;
   station: StationDescription;
-  /** Segments the manifest lists (protocol default 3). */
+  /** Segments the manifest and playlists list (protocol default 3). */
   window: number;
-  /** Segments kept in the bucket past the window, for listeners holding an older manifest (default 2). */
+  /** Segments kept in the bucket past the window, for listeners holding an older index (default 2). */
   keepExtra: number;
   log: Logger;
   now?: () => Date;
 }
 
-/** Keys the publisher writes for segments (`hq/0000001041.flac`); anything else in the bucket is not ours. */
-const SEGMENT_KEY = /^(?:hq\/(\d{10})\.flac|lq\/(\d{10})\.opus)$/;
 const segmentKeys = (seq: number) => STREAM_NAMES.map((stream) => segmentKey(stream, seq));
+const initKeys = (run: number) => STREAM_NAMES.map((stream) => initKey(stream, run));
 
 /**
- * The live publication policy of docs/PROTOCOL.md. For each segment: PUT HQ and LQ in parallel, then the
- * manifest listing the newest `window` segments, then DELETE what fell out of window + keepExtra. Calls
- * run one after another in the order made, so `finish` follows any publish still in flight.
+ * The live publication policy of docs/PROTOCOL.md. Per run, before its first segment: both inits (and
+ * live.m3u8 when it changed). Per segment: both fragments in parallel, then both media playlists and the
+ * manifest listing the newest `window` segments, then DELETE what fell out of window + keepExtra and the
+ * inits no stored segment plays after. Calls run one after another in the order made, so `finish`
+ * follows any publish still in flight.
  */
 export class Publisher {
   readonly #options: PublisherOptions;
-  /** Stored segments not yet deleted, oldest first; the manifest lists the newest `window` of them. */
+  /** Stored segments not yet deleted, oldest first; the indexes list the newest `window` of them. */
   #history: PublishedSegment[] = [];
-  /** Keys of objects that no manifest lists (a half-stored segment, an old run's): deleted with the next round. */
+  /** Keys of objects that no index lists (a half-stored segment, an old run's): deleted with the next round. */
   #orphans = new Set<string>();
   /** Seqs of an earlier run's segments past its window (its keepExtra): deleted by seq distance. */
   #keptPastWindow = new Set<number>();
+  /** Runs whose inits are in the bucket. */
+  #storedInits = new Set<number>();
+  /** Runs whose inits this process stored (or found identical): no second PUT. */
+  #initsWritten = new Set<number>();
+  /** Body of the stored live.m3u8, to PUT it only when it changes. */
+  #multivariant: string | undefined;
   /** Seq of the segment stored last in this run; undefined until the first one (which is a discontinuity). */
   #lastSeq: number | undefined;
+  /** The media sequence number of the next segment: consecutive for the life of the bucket's playlist. */
+  #nextMsn = 0;
+  /** EXT-X-DISCONTINUITY-SEQUENCE: discontinuities that have left the playlists' window. */
+  #discontinuitySequence = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #started = false;
 
@@ -54,9 +69,10 @@ export class Publisher {
   }
 
   /**
-   * Continues from the manifest already in the store, if any: its segments stay in the history (listed
-   * until newer ones push them out, then deleted in due course) and their seqs are never reused.
-   * Returns the seq to give the next segment: after the last listed one, and at least `floorSeq`.
+   * Continues from the indexes already in the store, if any: their segments stay in the history (listed
+   * until newer ones push them out, then deleted in due course), their seqs are never reused and the
+   * media sequence continues. Returns the seq to give the next segment: after the last listed one, and at
+   * least `floorSeq`.
    */
   resume(floorSeq: number): Promise<number> {
     if (this.#started) throw new Error('resume must come before the first publish');
@@ -64,20 +80,20 @@ export class Publisher {
   }
 
   /**
-   * Publishes one segment; throws a StorageError (and lists nothing of it) when one of its files cannot be
-   * stored. Publishing the same segment again after a failure retries what is left to do.
+   * Publishes one segment; throws a StorageError (and lists nothing of it) when one of its objects cannot
+   * be stored. Publishing the same segment again after a failure retries what is left to do.
    */
   publish(meta: SegmentMeta, encoded: readonly EncodedSegment[]): Promise<PublishedSegment> {
     this.#started = true;
     return this.#enqueue(() => this.#publish(meta, encoded));
   }
 
-  /** Writes the manifest with `live: false` (the station is off air), still listing the last segments. */
+  /** Writes the indexes with `live: false` (the station is off air; EXT-X-ENDLIST), still listing the last segments. */
   finish(): Promise<void> {
-    return this.#enqueue(() => this.#writeManifest(false));
+    return this.#enqueue(() => this.#writeIndexes(false));
   }
 
-  /** The segments the latest manifest lists (or will list), oldest first. */
+  /** The segments the latest indexes list (or will list), oldest first. */
   get listed(): readonly PublishedSegment[] {
     return this.#history.slice(-this.#options.window);
   }
@@ -88,50 +104,63 @@ export class Publisher {
     return result;
   }
 
+  async #get(key: string): Promise<string | undefined> {
+    const body = await this.#options.store.get(key).catch((error: unknown) => {
+      throw asStorageError(error, 'GET', key);
+    });
+    return body && Buffer.from(body).toString('utf8');
+  }
+
   async #resume(floorSeq: number): Promise<number> {
     const { store, log } = this.#options;
-    const body = await store.get(MANIFEST_KEY).catch((error: unknown) => {
-      throw asStorageError(error, 'GET', MANIFEST_KEY);
-    });
-    if (!body) return floorSeq;
-    const parsed = parseManifestText(Buffer.from(body).toString('utf8'));
+    const text = await this.#get(MANIFEST_KEY);
+    this.#multivariant = await this.#get(MULTIVARIANT_KEY);
+    if (text === undefined) return floorSeq;
+    const parsed = parseManifestText(text);
     if (!parsed.ok) {
-      log.warn({ key: MANIFEST_KEY }, `the stored manifest is unreadable (${parsed.error}); starting a new window at seq ${floorSeq}`);
+      log.warn({ key: MANIFEST_KEY }, `the stored manifest is unreadable (${parsed.error}); starting a new window and media sequence at seq ${floorSeq}`);
       return floorSeq;
     }
     const old = parsed.manifest;
-    const lastListed = old.streams.hq.segments.at(-1)?.seq;
-    const nextSeq = lastListed === undefined ? floorSeq : Math.max(lastListed + 1, floorSeq);
+    const lastListed = old.streams.hq.segments.at(-1);
+    const nextSeq = lastListed === undefined ? floorSeq : Math.max(lastListed.seq + 1, floorSeq);
+    this.#nextMsn = lastListed === undefined ? 0 : lastListed.msn + 1;
+    this.#discontinuitySequence = discontinuitySequenceOf((await this.#get(playlistKey('hq'))) ?? '') ?? 0;
+    const stored = old.streams.hq.segments.map((hq, i): PublishedSegment => ({
+      seq: hq.seq,
+      msn: hq.msn,
+      run: runOfInitKey(hq.init)!.run,
+      samples: hq.samples,
+      startedAt: new Date(hq.startedAt),
+      discontinuity: hq.discontinuity,
+      bytes: { hq: hq.bytes, lq: old.streams.lq.segments[i]!.bytes },
+    }));
     if (this.#sameFormat(old)) {
-      this.#history = old.streams.hq.segments.map((hq, i) => ({
-        seq: hq.seq,
-        samples: hq.samples,
-        startedAt: new Date(hq.startedAt),
-        discontinuity: hq.discontinuity,
-        bytes: { hq: hq.bytes, lq: old.streams.lq.segments[i]!.bytes },
-      }));
+      this.#history = stored;
     } else {
-      // Segments of another length or format cannot share a manifest with the new ones.
-      for (const s of old.streams.hq.segments) for (const key of segmentKeys(s.seq)) this.#orphans.add(key);
-      log.info({ segments: old.streams.hq.segments.length }, 'the stored manifest describes another format: its segments are unlisted and deleted');
+      // Segments of another length or format cannot share a window with the new ones: they leave it at once.
+      for (const s of stored) for (const key of segmentKeys(s.seq)) this.#orphans.add(key);
+      this.#discontinuitySequence += stored.filter((s) => s.discontinuity).length;
+      log.info({ segments: stored.length }, 'the stored manifest describes another format: its segments are unlisted and deleted');
     }
     // Segments the old run kept past its window (keepExtra) stay until they are window + keepExtra behind
     // the newest, as if this run had published them; ones it stored without listing go at once.
     const kept = new Set(this.#history.flatMap((s) => segmentKeys(s.seq)));
     const firstListed = this.#history[0]?.seq ?? Infinity;
     for (const stream of STREAM_NAMES) {
-      const stored = await store.list(`${stream}/`).catch((error: unknown) => {
+      const keys = await store.list(`${stream}/`).catch((error: unknown) => {
         throw asStorageError(error, 'LIST', `${stream}/`);
       });
-      for (const key of stored) {
-        const match = SEGMENT_KEY.exec(key);
-        const seq = match?.[1] ?? match?.[2];
-        if (seq === undefined || kept.has(key)) continue;
-        if (Number(seq) < firstListed) this.#keptPastWindow.add(Number(seq));
+      for (const key of keys) {
+        const init = runOfInitKey(key);
+        if (init) this.#storedInits.add(init.run);
+        const segment = seqOfSegmentKey(key);
+        if (!segment || kept.has(key)) continue;
+        if (segment.seq < firstListed) this.#keptPastWindow.add(segment.seq);
         else this.#orphans.add(key);
       }
     }
-    log.info({ lastListedSeq: lastListed, nextSeq, listed: this.#history.length, unlisted: this.#orphans.size }, `resuming after the stored manifest: next seq ${nextSeq}`);
+    log.info({ lastListedSeq: lastListed?.seq, nextSeq, nextMsn: this.#nextMsn, listed: this.#history.length, unlisted: this.#orphans.size }, `resuming after the stored manifest: next seq ${nextSeq}, media sequence ${this.#nextMsn}`);
     return nextSeq;
   }
 
@@ -141,43 +170,66 @@ export class Publisher {
       m.segmentSeconds === station.segmentSeconds &&
       m.sampleRate === station.format.sampleRate &&
       m.channels === station.format.channels &&
-      m.streams.hq.bitsPerSample === station.format.bitsPerSample
+      m.streams.hq.bitsPerSample === station.format.bitsPerSample &&
+      m.streams.lq.bitrate === station.opusBitrate
     );
+  }
+
+  async #putAll(objects: readonly StoredObject[]): Promise<void> {
+    // Wait for all, so that no PUT is still in flight when one has failed.
+    const puts = await Promise.allSettled(objects.map((o) => this.#options.store.put(o.key, o.body, o.headers)));
+    const failed = puts.findIndex((p) => p.status === 'rejected');
+    if (failed >= 0) throw asStorageError((puts[failed] as PromiseRejectedResult).reason, 'PUT', objects[failed]!.key);
   }
 
   async #publish(meta: SegmentMeta, encoded: readonly EncodedSegment[]): Promise<PublishedSegment> {
     const files = this.#filesOf(meta, encoded);
     const newest = this.#history.at(-1);
     if (newest?.seq === meta.seq && this.#lastSeq === meta.seq) {
-      // A retry after the manifest failed: the files are stored, the manifest and deletions are left to do.
-      await this.#writeManifest(true);
+      // A retry after the indexes failed: the fragments are stored, the indexes and deletions are left to do.
+      await this.#writeIndexes(true);
       await this.#deleteExpired();
       return newest;
     }
     if (newest && meta.seq <= newest.seq) throw new RangeError(`seq ${meta.seq} is not after the newest stored seq ${newest.seq}`);
 
-    // 1. Both files, in parallel; wait for both so that no PUT is still in flight when this one fails.
-    const puts = await Promise.allSettled(STREAM_NAMES.map((stream) => this.#options.store.put(segmentKey(stream, meta.seq), files[stream].bytes, OBJECT_HEADERS[stream])));
-    const failed = puts.findIndex((p) => p.status === 'rejected');
-    if (failed >= 0) {
+    // 1. Once per run: both inits, and live.m3u8 if it changed.
+    if (!this.#initsWritten.has(meta.run)) {
+      const inits = STREAM_NAMES.map((stream) => ({ key: initKey(stream, meta.run), body: files[stream].init, headers: OBJECT_HEADERS.init }));
+      const multivariant = multivariantObject(estimatedBandwidth(this.#options.station));
+      const changed = multivariant.body.toString('utf8') !== this.#multivariant;
+      await this.#putAll(changed ? [...inits, multivariant] : inits);
+      this.#initsWritten.add(meta.run);
+      this.#storedInits.add(meta.run);
+      this.#multivariant = multivariant.body.toString('utf8');
+    }
+
+    // 2. Both fragments, in parallel.
+    try {
+      await this.#putAll(STREAM_NAMES.map((stream) => ({ key: segmentKey(stream, meta.seq), body: files[stream].bytes, headers: OBJECT_HEADERS.segment })));
+    } catch (error) {
       for (const key of segmentKeys(meta.seq)) this.#orphans.add(key);
-      throw asStorageError((puts[failed] as PromiseRejectedResult).reason, 'PUT', segmentKey(STREAM_NAMES[failed]!, meta.seq));
+      throw error;
     }
     const segment: PublishedSegment = {
       seq: meta.seq,
+      msn: this.#nextMsn++,
+      run: meta.run,
       samples: meta.samples,
       startedAt: meta.startedAt,
       discontinuity: meta.discontinuity || this.#lastSeq === undefined || meta.seq !== this.#lastSeq + 1,
       bytes: { hq: files.hq.bytes.length, lq: files.lq.bytes.length },
     };
     this.#history.push(segment);
+    const leaving = this.#history.at(-this.#options.window - 1);
+    if (leaving?.discontinuity) this.#discontinuitySequence++;
     this.#lastSeq = meta.seq;
     for (const key of segmentKeys(meta.seq)) this.#orphans.delete(key);
 
-    // 2. The manifest. If it fails, the segment stays stored and in the history: the next manifest lists it.
-    await this.#writeManifest(true);
+    // 3. The indexes. If they fail, the segment stays stored and in the history: the next ones list it.
+    await this.#writeIndexes(true);
 
-    // 3. What no manifest lists any more, beyond keepExtra.
+    // 4. What no index lists any more, beyond keepExtra.
     await this.#deleteExpired();
     return segment;
   }
@@ -187,33 +239,45 @@ export class Publisher {
     for (const stream of STREAM_NAMES) {
       const file = byStream[stream];
       if (!file || file.seq !== meta.seq || encoded.length !== STREAM_NAMES.length) {
-        throw new Error(`publish: expected one encoded file per stream for seq ${meta.seq}`);
+        throw new Error(`publish: expected one encoded fragment per stream for seq ${meta.seq}`);
       }
     }
     return byStream as Record<StreamName, EncodedSegment>;
   }
 
-  async #writeManifest(live: boolean): Promise<void> {
-    const { store, station } = this.#options;
-    const manifest = buildManifest(station, this.listed, live, (this.#options.now ?? (() => new Date()))());
-    await store.put(MANIFEST_KEY, serializeManifest(manifest), OBJECT_HEADERS.manifest).catch((error: unknown) => {
-      throw asStorageError(error, 'PUT', MANIFEST_KEY);
-    });
+  async #writeIndexes(live: boolean): Promise<void> {
+    const now = (this.#options.now ?? (() => new Date()))();
+    await this.#putAll(indexObjects(this.#options.station, this.listed, { live, discontinuitySequence: this.#discontinuitySequence, now }));
   }
 
   async #deleteExpired(): Promise<void> {
     const { store, window, keepExtra, log } = this.#options;
     const expired = this.#history.slice(0, Math.max(0, this.#history.length - window - keepExtra));
+    const remaining = this.#history.slice(expired.length);
     // Never delete what is still kept: a stray orphan key of a kept seq is spared.
-    const kept = new Set(this.#history.slice(expired.length).flatMap((s) => segmentKeys(s.seq)));
+    const kept = new Set(remaining.flatMap((s) => segmentKeys(s.seq)));
     const newestSeq = this.#history.at(-1)?.seq ?? -Infinity;
     const agedOut = [...this.#keptPastWindow].filter((seq) => newestSeq - seq >= window + keepExtra);
     for (const seq of agedOut) this.#keptPastWindow.delete(seq);
-    const keys = [...expired.flatMap((s) => segmentKeys(s.seq)), ...agedOut.flatMap(segmentKeys), ...this.#orphans].filter((key) => !kept.has(key));
+    const unusedInits = this.#unusedInits(remaining);
+    const keys = [...expired.flatMap((s) => segmentKeys(s.seq)), ...agedOut.flatMap(segmentKeys), ...this.#orphans, ...unusedInits.flatMap(initKeys)].filter((key) => !kept.has(key));
     const results = await Promise.allSettled(keys.map((key) => store.delete(key)));
     const notDeleted = new Set(keys.filter((_, i) => results[i]!.status === 'rejected'));
     if (notDeleted.size > 0) log.warn({ keys: [...notDeleted] }, `${notDeleted.size} expired objects could not be deleted; trying again after the next segment`);
-    this.#history = [...expired.filter((s) => segmentKeys(s.seq).some((key) => notDeleted.has(key))), ...this.#history.slice(expired.length)];
+    this.#history = [...expired.filter((s) => segmentKeys(s.seq).some((key) => notDeleted.has(key))), ...remaining];
     this.#orphans = new Set([...this.#orphans, ...agedOut.flatMap(segmentKeys)].filter((key) => notDeleted.has(key)));
+    for (const run of unusedInits) if (!initKeys(run).some((key) => notDeleted.has(key))) this.#storedInits.delete(run);
+  }
+
+  /** Runs whose inits no kept segment plays after: not this process's, and newer than no kept segment's run. */
+  #unusedInits(remaining: readonly PublishedSegment[]): number[] {
+    const runs = [...this.#storedInits].sort((a, b) => a - b);
+    const needed = new Set([...this.#initsWritten, ...remaining.map((s) => s.run)]);
+    // A segment kept past an earlier window plays after the newest init at or before its seq.
+    for (const seq of this.#keptPastWindow) {
+      const run = runs.filter((r) => r <= seq).at(-1);
+      if (run !== undefined) needed.add(run);
+    }
+    return runs.filter((run) => !needed.has(run));
   }
 }

@@ -45,23 +45,23 @@ describe(S3Store.name, () => {
     const opus = randomBytes(40_000);
     const manifest = Buffer.from('{"version":1}\n');
     await Promise.all([
-      store.put(segmentKey('hq', 41), flac, OBJECT_HEADERS.hq),
-      store.put(segmentKey('lq', 41), opus, OBJECT_HEADERS.lq),
+      store.put(segmentKey('hq', 41), flac, OBJECT_HEADERS.segment),
+      store.put(segmentKey('lq', 41), opus, OBJECT_HEADERS.segment),
       store.put('manifest.json', manifest, OBJECT_HEADERS.manifest),
     ]);
-    expect(await fetchObject('hq/0000000041.flac')).toEqual({ status: 200, contentType: 'audio/flac', cacheControl: 'public, max-age=31536000, immutable', sha256: sha256(flac) });
-    expect(await fetchObject('lq/0000000041.opus')).toEqual({ status: 200, contentType: 'audio/ogg; codecs=opus', cacheControl: 'public, max-age=31536000, immutable', sha256: sha256(opus) });
-    expect(await fetchObject('manifest.json')).toEqual({ status: 200, contentType: 'application/json', cacheControl: 'no-cache', sha256: sha256(manifest) });
+    expect(await fetchObject('hq/0000000041.m4s')).toEqual({ status: 200, contentType: 'audio/mp4', cacheControl: 'public, max-age=31536000, immutable', sha256: sha256(flac) });
+    expect(await fetchObject('lq/0000000041.m4s')).toEqual({ status: 200, contentType: 'audio/mp4', cacheControl: 'public, max-age=31536000, immutable', sha256: sha256(opus) });
+    expect(await fetchObject('manifest.json')).toEqual({ status: 200, contentType: 'application/json', cacheControl: 'public, max-age=1', sha256: sha256(manifest) });
     expect(sha256((await store.get(segmentKey('hq', 41)))!)).toBe(sha256(flac));
   });
 
   it('reads a missing object as undefined, and deletes (a missing object too) without error', async () => {
     const { store } = storeFor(server.target);
-    await store.put('hq/0000000042.flac', Buffer.from('x'), OBJECT_HEADERS.hq);
-    await store.delete('hq/0000000042.flac');
-    expect(await store.get('hq/0000000042.flac')).toBeUndefined();
-    await store.delete('hq/0000000042.flac');
-    expect((await fetchObject('hq/0000000042.flac')).status).toBe(404);
+    await store.put('hq/0000000042.m4s', Buffer.from('x'), OBJECT_HEADERS.segment);
+    await store.delete('hq/0000000042.m4s');
+    expect(await store.get('hq/0000000042.m4s')).toBeUndefined();
+    await store.delete('hq/0000000042.m4s');
+    expect((await fetchObject('hq/0000000042.m4s')).status).toBe(404);
   });
 
   it('puts every key under R2_PREFIX', async () => {
@@ -77,7 +77,7 @@ describe(S3Store.name, () => {
     const wrongSecret = `wrong-${randomBytes(16).toString('hex')}`;
     const { store, lines, text } = storeFor({ ...server.target, credentials: { ...server.target.credentials, secretAccessKey: wrongSecret } });
     const before = server.events.length;
-    const error = await store.put('hq/0000000043.flac', Buffer.from('x'), OBJECT_HEADERS.hq).catch((e: unknown) => e);
+    const error = await store.put('hq/0000000043.m4s', Buffer.from('x'), OBJECT_HEADERS.segment).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StorageError);
     expect(error).toMatchObject({ code: 'SignatureDoesNotMatch', kind: 'credentials' });
     expect((error as Error).message).toContain('R2_SECRET_KEY');
@@ -85,7 +85,7 @@ describe(S3Store.name, () => {
     expect(lines.filter((l) => l.level === LEVEL.error).map((l) => l.msg)).toEqual([(error as Error).message]);
     expect(text()).not.toContain(wrongSecret);
     expect(JSON.stringify(store)).not.toContain(wrongSecret);
-    expect((await fetchObject('hq/0000000043.flac')).status).toBe(404);
+    expect((await fetchObject('hq/0000000043.m4s')).status).toBe(404);
   });
 
   it('is refused with an unknown access key: InvalidAccessKeyId, naming R2_ACCESS_KEY', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createApp } from './create-app.ts';
@@ -28,12 +29,26 @@ describe(createApp.name, () => {
     expect(body).toContain('needs JavaScript');
   });
 
+  it("links the station's HLS playlist for listeners' own apps, under the page's CSP", async () => {
+    const response = await app().request('/');
+    const body = await response.text();
+    expect(body).toContain('<a href="https://pub-1234.r2.dev/radio/live.m3u8" type="application/vnd.apple.mpegurl">Listen in VLC or your radio app</a>');
+    // A plain link: navigation is not a fetch the CSP limits, and it needs no inline style or script.
+    expect(body).not.toMatch(/ style=| on\w+=/);
+    const styles = [...body.matchAll(/<style>([^<]*)<\/style>/g)].map((m) => m[1]!);
+    expect(styles).toHaveLength(1);
+    const hash = createHash('sha256').update(styles[0]!).digest('base64');
+    expect(response.headers.get('Content-Security-Policy')).toContain(`'sha256-${hash}'`);
+    // The embed is only the player.
+    expect(await (await app().request('/embed')).text()).not.toContain('live.m3u8');
+  });
+
   it('sends a CSP limiting scripts to self and network to the bucket origin, and forbids framing /', async () => {
     const response = await app().request('/');
     const csp = response.headers.get('Content-Security-Policy')!;
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain('connect-src https://pub-1234.r2.dev;');
-    expect(csp).toContain('media-src https://pub-1234.r2.dev;');
+    expect(csp).toContain('media-src https://pub-1234.r2.dev blob:;');
     expect(csp).toContain("frame-ancestors 'none'");
     expect(response.headers.get('X-Frame-Options')).toBe('DENY');
     expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff');

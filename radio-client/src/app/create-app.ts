@@ -1,4 +1,4 @@
-import { MANIFEST_KEY } from '@radio/protocol';
+import { MANIFEST_KEY, MULTIVARIANT_KEY } from '@radio/protocol';
 import { Hono } from 'hono';
 import { EmbedPage } from '../page/embed-page.tsx';
 import type { PageProps } from '../page/layout.tsx';
@@ -18,7 +18,7 @@ export interface AppOptions {
 const ASSETS_PATH = '/assets/';
 
 /**
- * The edge app: station page, embed page, the player bundle and a health check, with security headers
+ * The edge app: station page (with the HLS link for listeners' own apps), embed page, the player bundle and a health check, with security headers
  * on every response. Web Standard Request/Response only, and it never listens: the Node and Deno
  * entries wire it to a server, tests call `app.request()`.
  */
@@ -26,6 +26,7 @@ export function createApp({ stationName, r2PublicUrl, player }: AppOptions): Hon
   const page: PageProps = {
     stationName,
     manifestUrl: `${r2PublicUrl}/${MANIFEST_KEY}`,
+    hlsUrl: `${r2PublicUrl}/${MULTIVARIANT_KEY}`,
     playerScript: `${ASSETS_PATH}${player.fileName}`,
   };
   const app = new Hono();

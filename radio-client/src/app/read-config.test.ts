@@ -57,7 +57,7 @@ describe(readConfig.name, () => {
   it('puts exactly the origin of R2_PUBLIC_URL into the CSP, and a ";" cannot add a directive', async () => {
     const csp = await cspFor({ R2_PUBLIC_URL: 'https://Pub-1234.R2.dev:443/radio/' });
     expect(csp.get('connect-src')).toBe('https://pub-1234.r2.dev');
-    expect(csp.get('media-src')).toBe('https://pub-1234.r2.dev');
+    expect(csp.get('media-src')).toBe('https://pub-1234.r2.dev blob:');
     expect([...csp.keys()]).toEqual(['default-src', 'script-src', 'style-src', 'img-src', 'connect-src', 'media-src', 'base-uri', 'form-action', 'frame-ancestors']);
     await expect(cspFor({ R2_PUBLIC_URL: "https://pub-1234.r2.dev;script-src 'unsafe-inline'" })).rejects.toThrow(new ConfigError(CHARS));
   });

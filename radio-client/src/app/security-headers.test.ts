@@ -17,12 +17,12 @@ function directives(response: Response): Map<string, string> {
 }
 
 describe(securityHeaders.name, () => {
-  it('allows scripts from self and network and media to the storage origin only', async () => {
+  it("allows scripts from self, network to the storage origin only, media from it and the player's MediaSource", async () => {
     const csp = directives(await app().request('/'));
     expect(csp.get('default-src')).toBe("'none'");
     expect(csp.get('script-src')).toBe("'self'");
     expect(csp.get('connect-src')).toBe('https://pub-1234.r2.dev');
-    expect(csp.get('media-src')).toBe('https://pub-1234.r2.dev');
+    expect(csp.get('media-src')).toBe('https://pub-1234.r2.dev blob:');
   });
 
   it('allows exactly the given inline style, by its hash', async () => {

@@ -12,7 +12,8 @@ export interface SecurityHeadersOptions {
 
 /**
  * Middleware setting the security headers on every response: a CSP that allows scripts only from
- * this site and network and media only to the storage origin, nosniff, no referrer, and framing
+ * this site, network only to the storage origin and media only from it (and the player's own
+ * MediaSource blob: URLs), nosniff, no referrer, and framing
  * refused except on `framablePaths`.
  */
 export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHandler {
@@ -51,7 +52,8 @@ async function contentSecurityPolicies({ storageOrigin, inlineStyles = [] }: Sec
     ["style-src 'self'", ...hashes].join(' '),
     "img-src 'self' data:",
     `connect-src ${storageOrigin}`,
-    `media-src ${storageOrigin}`,
+    // The player's MediaSource reaches its <audio> element as a blob: URL.
+    `media-src ${storageOrigin} blob:`,
     "base-uri 'none'",
     "form-action 'none'",
   ];

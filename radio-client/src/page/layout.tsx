@@ -6,6 +6,8 @@ import { PAGE_STYLE } from './page-style.ts';
 export interface PageProps {
   stationName: string;
   manifestUrl: string;
+  /** The station's HLS playlist (`live.m3u8`), for listeners' own players. */
+  hlsUrl: string;
   /** Path of the hashed player bundle, e.g. `/assets/radio-player.X7CZFODM.js`. */
   playerScript: string;
 }

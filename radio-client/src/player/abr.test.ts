@@ -13,6 +13,10 @@ describe(chooseStream.name, () => {
     expect(chooseStream('auto', undefined, HQ_BPS)).toBe('lq');
     expect(chooseStream('auto', 1e9, undefined)).toBe('lq');
   });
+  it('takes the only stream the browser can play, whatever was asked for', () => {
+    expect(chooseStream('hq', 1e12, HQ_BPS, ['lq'])).toBe('lq');
+    expect(chooseStream('auto', undefined, HQ_BPS, ['hq'])).toBe('hq');
+  });
   it('takes HQ at 2x headroom and goes back to LQ below it', () => {
     expect(chooseStream('auto', 2 * HQ_BPS, HQ_BPS)).toBe('hq');
     expect(chooseStream('auto', 2 * HQ_BPS - 1, HQ_BPS)).toBe('lq');
@@ -38,7 +42,7 @@ describe(ThroughputEstimator.name, () => {
 
 describe(hqBitrate.name, () => {
   it('is the newest HQ segment size over its duration', () => {
-    const segment = { seq: 1, uri: 'hq/0000000001.flac', samples: 480000, startedAt: '2026-11-23T22:59:40.000Z', bytes: 1_875_000, discontinuity: false };
+    const segment = { seq: 1, msn: 1, uri: 'hq/0000000001.m4s', init: 'hq/init-0000000001.mp4', samples: 480000, startedAt: '2026-11-23T22:59:40.000Z', bytes: 1_875_000, discontinuity: false };
     const manifest = { sampleRate: 48000, streams: { hq: { segments: [{ ...segment, bytes: 1 }, segment] } } } as unknown as Manifest;
     expect(hqBitrate(manifest)).toBe(1_500_000);
   });

@@ -25,10 +25,12 @@ export function hqBitrate(manifest: Manifest): number | undefined {
 }
 
 /**
- * The stream to load next: a fixed choice is obeyed; `auto` starts on LQ and takes HQ while the
- * measured throughput leaves {@link HQ_HEADROOM}x headroom over the HQ bitrate.
+ * The stream to load next: only one the browser can play (`playable`); among those a fixed choice is
+ * obeyed, and `auto` starts on LQ and takes HQ while the measured throughput leaves
+ * {@link HQ_HEADROOM}x headroom over the HQ bitrate.
  */
-export function chooseStream(quality: Quality, throughputBps: number | undefined, hqBps: number | undefined): StreamName {
+export function chooseStream(quality: Quality, throughputBps: number | undefined, hqBps: number | undefined, playable: readonly StreamName[] = ['hq', 'lq']): StreamName {
+  if (playable.length === 1) return playable[0]!;
   if (quality !== 'auto') return quality;
   if (throughputBps === undefined || hqBps === undefined) return 'lq';
   return throughputBps >= HQ_HEADROOM * hqBps ? 'hq' : 'lq';

@@ -10,8 +10,8 @@ export interface PlayerEventMap {
   manifest: { manifest: Manifest; changed: boolean };
   /** The manifest could not be fetched or read. */
   'manifest-problem': { problem: PlayerProblem };
-  /** The player moved to another state; `problem` says why for offline and error. */
-  state: { state: PlayerState; problem: PlayerProblem | undefined };
+  /** The player moved to another state; `problem` says why for offline and error; `buffering`: loading after a stall. */
+  state: { state: PlayerState; problem: PlayerProblem | undefined; buffering: boolean };
 }
 
 type Listener<K extends keyof PlayerEventMap> = (payload: PlayerEventMap[K]) => void;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { segmentKey, type Manifest } from '@radio/protocol';
+import { initKey, segmentKey, type Manifest } from '@radio/protocol';
 import { PlayerEvents } from './events.ts';
 import { ManifestPollController } from './manifest-poll-controller.ts';
 
@@ -8,12 +8,15 @@ const URL_ = 'https://r2.example/manifest.json';
 function manifest(newestSeq: number, options: { live?: boolean; segmentSeconds?: number } = {}): Manifest {
   const segmentSeconds = options.segmentSeconds ?? 2;
   const seqs = [newestSeq - 2, newestSeq - 1, newestSeq];
-  const entry = (stream: 'hq' | 'lq', seq: number) => ({ seq, uri: segmentKey(stream, seq), samples: segmentSeconds * 48000, startedAt: '2026-11-23T22:59:40.000Z', bytes: 1000, discontinuity: false });
+  const entry = (stream: 'hq' | 'lq', seq: number) => ({
+    seq, msn: seq, uri: segmentKey(stream, seq), init: initKey(stream, 0), samples: segmentSeconds * 48000,
+    startedAt: '2026-11-23T22:59:40.000Z', bytes: 1000, discontinuity: false,
+  });
   return {
-    version: 1, station: 'Test FM', live: options.live ?? true, updatedAt: '2026-11-23T23:00:10.012Z', segmentSeconds, sampleRate: 48000, channels: 2,
+    version: 2, station: 'Test FM', live: options.live ?? true, updatedAt: '2026-11-23T23:00:10.012Z', segmentSeconds, sampleRate: 48000, channels: 2, hls: 'live.m3u8',
     streams: {
-      hq: { codec: 'flac', mimeType: 'audio/flac', bitsPerSample: 16, segments: seqs.map((s) => entry('hq', s)) },
-      lq: { codec: 'opus', mimeType: 'audio/ogg; codecs=opus', bitrate: 128000, segments: seqs.map((s) => entry('lq', s)) },
+      hq: { codec: 'flac', mimeType: 'audio/mp4; codecs="fLaC"', bitsPerSample: 16, playlist: 'hq/playlist.m3u8', segments: seqs.map((s) => entry('hq', s)) },
+      lq: { codec: 'opus', mimeType: 'audio/mp4; codecs="Opus"', bitrate: 128000, playlist: 'lq/playlist.m3u8', segments: seqs.map((s) => entry('lq', s)) },
     },
   };
 }
@@ -108,9 +111,9 @@ describe(ManifestPollController.name, () => {
     await vi.advanceTimersByTimeAsync(1000 + 2000 + 4000 + 8000 + 16000 + 30000 + 30000);
     expect(storage.gaps()).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
     expect(seen[0]).toBe('manifest-invalid: The station published a manifest this player cannot read (invalid manifest: the body is not JSON).');
-    storage.body = JSON.stringify({ ...manifest(12), version: 2 });
+    storage.body = JSON.stringify({ ...manifest(12), version: 1 });
     await vi.advanceTimersByTimeAsync(30000);
-    expect(seen.at(-1)).toMatch(/manifest version 2 is not supported/);
+    expect(seen.at(-1)).toMatch(/manifest version 1 is not supported/);
     storage.body = JSON.stringify(manifest(12));
     await vi.advanceTimersByTimeAsync(30000 + 1000);
     expect(seen.slice(-2)).toEqual(['manifest 12', 'manifest 12 unchanged']);

@@ -1,9 +1,12 @@
-import type { Manifest, StreamName } from '@radio/protocol';
+import { MULTIVARIANT_KEY, STREAM_NAMES, type Manifest, type StreamName } from '@radio/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { chooseStream, hqBitrate, ThroughputEstimator, type Quality } from './abr.ts';
-import { AudioScheduler, emptySchedulerStats, type SchedulerStats } from './audio-scheduler.ts';
+import { createAudioOutput, type AudioOutput } from './audio-output.ts';
 import type { PlayerEventMap, PlayerEvents, PlayerState } from './events.ts';
-import { nextSegment, type NextSegment } from './live-edge.ts';
+import { bufferedAhead, joinLatency, joinPoint, liveEdge, nextSegment, positionAfterGap, segmentSpan, spans, type MediaSpan, type NextSegment } from './live-edge.ts';
+import { MANIFEST_POLL_POLICY } from './manifest-poll-controller.ts';
+import { MediaAppendError, MediaBuffer } from './media-buffer.ts';
+import { mseEngine, type MseEngine } from './media-support.ts';
 import { problem, type PlayerProblem } from './player-problem.ts';
 import { loadSegment, SegmentLoadError, type SegmentLoadPolicy } from './segment-loader.ts';
 
@@ -12,47 +15,74 @@ function segmentLoadPolicy(segmentSeconds: number): SegmentLoadPolicy {
   return { timeoutMs: Math.max(4000, segmentSeconds * 1000), retries: 2, retryDelayMs: 250 };
 }
 
-/** The rate a context is created at before the first manifest says otherwise: what the daemon captures at. */
-const DEFAULT_SAMPLE_RATE = 48000;
+/** How often the element's progress is checked (stalls, gaps to jump, segments played). */
+const TICK_MS = 250;
+/** `playing` only while currentTime moved within this long. */
+const STALL_AFTER_MS = 750;
+/** Played media kept behind the playhead; older is removed from the buffer. */
+const BACK_BUFFER_SECONDS = 10;
+
+/** Counters the player reports in `stats`. */
+export interface PlaybackCounters {
+  segmentsPlayed: number;
+  underruns: number;
+  gaps: number;
+  discontinuities: number;
+}
 
 /** Playback counters and gauges, as the element's `stats` reports them. */
-export interface PlaybackStats extends SchedulerStats {
+export interface PlaybackStats extends PlaybackCounters {
   bufferedSeconds: number;
   latencySeconds: number;
   bytesLoaded: number;
 }
 
-/** One listening session's audio graph: segments -> gain (volume, the player's output) -> speakers. */
-interface AudioGraph {
-  context: AudioContext;
-  gain: GainNode;
-  analyser: AnalyserNode;
-  scheduler: AudioScheduler<AudioBuffer>;
+/** One listening session: one media element, fed through MSE (or, without it, by its own HLS player). */
+interface Session {
+  audio: HTMLAudioElement;
   abort: AbortController;
+  /** undefined: native HLS (`audio.src` is the playlist). */
+  engine: MseEngine | undefined;
+  /** The MediaSource attached now; replaced after the browser refused media. */
+  buffer: Promise<MediaBuffer> | undefined;
+  opened: MediaBuffer | undefined;
+  /** Seek to the first segment appended to a fresh MediaSource. */
+  seekPending: boolean;
+  /** Inits of the runs, by URL: fetched once per session. */
+  inits: Map<string, Promise<ArrayBuffer>>;
+  /** Spans of appended segments not yet played through. */
+  unplayed: MediaSpan[];
+  output: AudioOutput | undefined;
+  timer: ReturnType<typeof setInterval>;
+  lastTime: number;
+  lastAdvanceAt: number;
+  advancing: boolean;
+  playedAny: boolean;
 }
 
 /**
- * Turns manifests into sound: picks the next segment (live edge, gaps, discontinuities), the stream
- * (quality and ABR), downloads and decodes it and hands it to the {@link AudioScheduler}. Owns the
- * listener-facing state and announces it through the player's events.
+ * Turns manifests into sound through one `<audio>` element: picks the next segment (live edge, gaps,
+ * discontinuities) and the stream (what the browser plays, quality, ABR), downloads it and appends it
+ * with the run's init to one SourceBuffer, inside an append window of its exact samples; jumps the
+ * playhead over gaps in the timeline. Owns the listener-facing state (from the element's progress)
+ * and announces it through the player's events.
  */
 export class PlaybackController implements ReactiveController {
   quality: Quality = 'auto';
   readonly #events: PlayerEvents;
   readonly #throughput = new ThroughputEstimator();
-  readonly #stats = emptySchedulerStats();
+  readonly #counters: PlaybackCounters = { segmentsPlayed: 0, underruns: 0, gaps: 0, discontinuities: 0 };
   #bytesLoaded = 0;
-  #graph: AudioGraph | undefined;
+  #session: Session | undefined;
   #manifestUrl = '';
   #manifest: Manifest | undefined;
   #lastSeq: number | undefined;
   #skipped = false;
-  #scheduledAny = false;
   #pumping = false;
-  #started = false;
   #stationProblem: PlayerProblem | undefined;
   #segmentProblem: PlayerProblem | undefined;
   #state: PlayerState = 'idle';
+  #buffering = false;
   #volume = 1;
   #muted = false;
 
@@ -81,115 +111,193 @@ export class PlaybackController implements ReactiveController {
     return this.#state === 'offline' || this.#state === 'error' ? (this.#stationProblem ?? this.#segmentProblem) : undefined;
   }
 
-  /** The node the player sends to the speakers (after volume), while playing. */
-  get output(): AudioNode | undefined {
-    return this.#graph?.gain;
+  /** True while loading after playback had begun: the element stalled. */
+  get buffering(): boolean {
+    return this.#buffering;
   }
 
-  /** An analyser fed from the output, for the level meter. */
+  /**
+   * What the listener hears, as an AudioNode; created on first use (from then on the element plays
+   * through it), undefined while idle or when the browser has no Web Audio.
+   */
+  get output(): AudioNode | undefined {
+    return this.#outputOf(this.#session)?.node;
+  }
+
+  /**
+   * An analyser on the output for the level meter, where tapping the output costs nothing: not with
+   * ManagedMediaSource or native HLS (iPhone), where the element alone plays on with the screen locked
+   * and Web Audio would not. It taps an output someone else created there too.
+   */
   get analyser(): AnalyserNode | undefined {
-    return this.#graph?.analyser;
+    const session = this.#session;
+    if (!session || (!session.output && (!session.engine || session.engine.managed))) return undefined;
+    return this.#outputOf(session)?.analyser;
   }
 
   get stats(): PlaybackStats {
-    const scheduler = this.#graph?.scheduler;
+    const session = this.#session;
+    const position = session?.audio.currentTime ?? 0;
+    const buffered = session ? (session.engine ? (session.opened?.buffered ?? []) : spans(session.audio.buffered)) : [];
     return {
-      ...this.#stats,
-      bufferedSeconds: scheduler?.bufferedSeconds ?? 0,
+      ...this.#counters,
+      bufferedSeconds: session?.playedAny ? bufferedAhead(buffered, position) : 0,
       latencySeconds: this.#latencySeconds(),
       bytesLoaded: this.#bytesLoaded,
     };
   }
 
   /**
-   * Starts a listening session at the live edge. Call it from the listener's gesture: the
-   * AudioContext is created here, synchronously, so the browser lets it make sound.
+   * Starts a listening session at the live edge. Call it from the listener's gesture: the element's
+   * play() (and the meter's AudioContext) start here, synchronously, so the browser lets them sound.
    */
   play(manifestUrl: string): void {
     this.stop();
     this.#manifestUrl = manifestUrl;
-    this.#started = true;
-    this.#replaceGraph(this.#manifest?.sampleRate ?? DEFAULT_SAMPLE_RATE);
+    const audio = new Audio();
+    audio.volume = this.#volume;
+    audio.muted = this.#muted;
+    const engine = mseEngine();
+    const session: Session = {
+      audio, engine, abort: new AbortController(), buffer: undefined, opened: undefined, seekPending: true, inits: new Map(), unplayed: [],
+      output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), lastTime: 0, lastAdvanceAt: 0, advancing: false, playedAny: false,
+    };
+    this.#session = session;
+    for (const type of ['waiting', 'playing', 'seeked'] as const) audio.addEventListener(type, () => this.#tick(session));
+    audio.addEventListener('error', () => this.#onMediaError(session));
+    if (engine) {
+      this.#attachSource(session);
+    } else {
+      // The bucket's CORS rule lets Web Audio read the element's sound (else the output is silence).
+      audio.crossOrigin = 'anonymous';
+      audio.src = new URL(MULTIVARIANT_KEY, manifestUrl).href;
+    }
+    this.#startElement(session);
+    // The meter's output, where there is one, is made now: inside the gesture its AudioContext may run.
+    void this.analyser;
     this.#updateState();
   }
 
   /** Stops the sound and every download; the next {@link play} starts again at the live edge. */
   stop(): void {
-    const graph = this.#graph;
-    this.#graph = undefined;
-    if (graph) this.#closeGraph(graph);
+    const session = this.#session;
+    this.#session = undefined;
+    if (session) {
+      session.abort.abort(new DOMException('playback stopped', 'AbortError'));
+      clearInterval(session.timer);
+      session.audio.pause();
+      session.audio.removeAttribute('src');
+      session.audio.load();
+      session.output?.close();
+    }
     this.#lastSeq = undefined;
-    this.#started = this.#skipped = this.#scheduledAny = false;
+    this.#skipped = this.#buffering = false;
     this.#stationProblem = this.#segmentProblem = undefined;
     this.#updateState();
   }
 
-  /** Sets the output level (0..1) and mute. */
+  /** Sets the output level (0..1) and mute, on the element (so the output node carries them too). */
   setVolume(volume: number, muted: boolean): void {
     this.#volume = volume;
     this.#muted = muted;
-    if (this.#graph) this.#graph.gain.gain.value = muted ? 0 : volume;
+    if (this.#session) {
+      this.#session.audio.volume = volume;
+      this.#session.audio.muted = muted;
+    }
   }
 
   readonly #onManifest = ({ manifest }: PlayerEventMap['manifest']): void => {
-    if (!this.#graph) return;
+    const session = this.#session;
+    if (!session) return;
     this.#manifest = manifest;
     this.#stationProblem = undefined;
-    // A context resamples each segment on its own (audible ticks), so it must run at the stream's rate.
-    if (manifest.sampleRate !== this.#graph.context.sampleRate) this.#replaceGraph(manifest.sampleRate);
+    // The element's own HLS player stops at the playlist's end or on an error: start it again.
+    if (!session.engine && (session.audio.ended || session.audio.error)) {
+      session.audio.load();
+      this.#startElement(session);
+    }
     this.#updateState();
     void this.#pump();
   };
 
   readonly #onManifestProblem = (event: PlayerEventMap['manifest-problem']): void => {
-    if (!this.#graph) return;
+    if (!this.#session) return;
     this.#stationProblem = event.problem;
     this.#updateState();
   };
 
-  /** A new session graph at `sampleRate`; playback restarts at the live edge on it. */
-  #replaceGraph(sampleRate: number): void {
-    if (this.#graph) this.#closeGraph(this.#graph);
-    this.#graph = undefined;
-    this.#lastSeq = undefined;
+  #outputOf(session: Session | undefined): AudioOutput | undefined {
+    if (!session) return undefined;
     try {
-      this.#graph = this.#createGraph(sampleRate);
-    } catch (error) {
-      this.#stationProblem = problem('audio-unavailable', `This browser cannot play audio here (${(error as Error).message}).`);
+      session.output ??= createAudioOutput(session.audio);
+    } catch {
+      // No Web Audio here: the element still plays, there is just no node to hand out.
     }
+    return session.output;
   }
 
-  #createGraph(sampleRate: number): AudioGraph {
-    const context = new AudioContext({ sampleRate, latencyHint: 'playback' });
-    void context.resume();
-    const gain = new GainNode(context, { gain: this.#muted ? 0 : this.#volume });
-    gain.connect(context.destination);
-    const analyser = new AnalyserNode(context, { fftSize: 2048 });
-    gain.connect(analyser);
-    const scheduler = new AudioScheduler<AudioBuffer>(context, gain, {}, this.#stats);
-    return { context, gain, analyser, scheduler, abort: new AbortController() };
+  /** Attaches a fresh MediaSource to the element (at the start, and after the browser refused media). */
+  #attachSource(session: Session): void {
+    const engine = session.engine!;
+    const source = engine.create();
+    // Safari opens a ManagedMediaSource only for an element that cannot be played remotely (AirPlay).
+    if (engine.managed) session.audio.disableRemotePlayback = true;
+    const url = URL.createObjectURL(source);
+    session.opened = undefined;
+    session.seekPending = true;
+    session.unplayed = [];
+    const opening: Promise<MediaBuffer> = MediaBuffer.open(source, () => (session.audio.src = url), session.abort.signal).then((buffer) => {
+      URL.revokeObjectURL(url);
+      if (session.buffer === opening) session.opened = buffer;
+      return buffer;
+    });
+    session.buffer = opening;
+    // A new source starts at 0: that is no progress of playback.
+    session.lastTime = session.audio.currentTime;
+    // A stop before it opened must not leave a rejection unhandled.
+    opening.catch(() => undefined);
   }
 
-  #closeGraph(graph: AudioGraph): void {
-    graph.abort.abort(new DOMException('playback stopped', 'AbortError'));
-    graph.scheduler.stop();
-    graph.gain.disconnect();
-    void graph.context.close();
+  #startElement(session: Session): void {
+    session.audio.play().catch((error: unknown) => {
+      // AbortError: the source was replaced before playback began; the next start follows.
+      if (session !== this.#session || (error as Error).name === 'AbortError') return;
+      this.#segmentProblem = problem('audio-unavailable', `This browser did not start the sound (${(error as Error).message}); press Stop, then Play.`);
+      this.#updateState();
+    });
   }
 
-  /** Loads segments one after another while the manifest lists newer ones; one pump at a time. */
+  /** The element reported a media error: name the segment playing, and start afresh after it. */
+  #onMediaError(session: Session): void {
+    const error = session.audio.error;
+    if (session !== this.#session || !error) return;
+    if (!session.engine) {
+      this.#segmentProblem = problem('segment-undecodable', `The station's HLS stream could not be played (${error.message || `media error ${error.code}`}).`);
+    } else {
+      this.#segmentProblem = problem('segment-undecodable', `The media at ${session.audio.currentTime.toFixed(1)} s could not be decoded (${error.message || `media error ${error.code}`}).`);
+      this.#skipped = true;
+      this.#attachSource(session);
+      this.#startElement(session);
+      void this.#pump();
+    }
+    this.#updateState();
+  }
+
+  /** Appends segments one after another while the manifest lists newer ones; one pump at a time. */
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
       for (;;) {
-        const graph = this.#graph;
+        const session = this.#session;
         const manifest = this.#manifest;
-        if (!graph || !manifest || graph.abort.signal.aborted) return;
-        const stream = chooseStream(this.quality, this.#throughput.bitsPerSecond, hqBitrate(manifest));
-        const next = nextSegment(manifest.streams[stream].segments, this.#lastSeq, this.#skipped);
+        if (!session?.engine || !manifest || session.abort.signal.aborted) return;
+        const types = session.engine.types;
+        const stream = chooseStream(this.quality, this.#throughput.bitsPerSecond, hqBitrate(manifest), STREAM_NAMES.filter((s) => types[s]));
+        const join = joinPoint(manifest, joinLatency(manifest.segmentSeconds, pollSeconds(manifest.segmentSeconds)));
+        const next = nextSegment(manifest.streams[stream].segments, this.#lastSeq, join?.index ?? 0, this.#skipped);
         if (!next) return;
-        await this.#playSegment(graph, manifest, stream, next);
+        await this.#appendSegment(session, manifest, stream, types[stream]!, next, next.boundary === 'start' ? join?.position : undefined);
       }
     } catch (error) {
       if ((error as Error).name !== 'AbortError') throw error;
@@ -198,49 +306,133 @@ export class PlaybackController implements ReactiveController {
     }
   }
 
-  async #playSegment(graph: AudioGraph, manifest: Manifest, stream: StreamName, { entry, boundary }: NextSegment): Promise<void> {
-    const signal = graph.abort.signal;
+  async #appendSegment(session: Session, manifest: Manifest, stream: StreamName, type: string, { entry, boundary }: NextSegment, joinAt: number | undefined): Promise<void> {
+    const signal = session.abort.signal;
     const label = `${stream} segment ${entry.seq}`;
+    const policy = segmentLoadPolicy(manifest.segmentSeconds);
     try {
-      const url = new URL(entry.uri, this.#manifestUrl).href;
-      const loaded = await loadSegment(url, { policy: segmentLoadPolicy(manifest.segmentSeconds), signal, label });
-      this.#bytesLoaded += loaded.bytes.byteLength;
-      this.#throughput.add(loaded.bytes.byteLength, loaded.seconds);
-      const buffer = await graph.context.decodeAudioData(loaded.bytes).catch((error: unknown) => {
-        throw new SegmentLoadError(problem('segment-undecodable', `The ${label} could not be decoded (${(error as Error).message || 'unreadable audio'}).`));
+      const initUrl = new URL(entry.init, this.#manifestUrl).href;
+      const [init, fragment] = await Promise.all([
+        this.#loadInit(session, initUrl, policy, `${stream} init ${entry.init}`),
+        loadSegment(new URL(entry.uri, this.#manifestUrl).href, { policy, signal, label }),
+      ]);
+      this.#bytesLoaded += fragment.bytes.byteLength;
+      this.#throughput.add(fragment.bytes.byteLength, fragment.seconds);
+      let buffer = await session.buffer!;
+      signal.throwIfAborted();
+      // Without changeType, the other stream needs a MediaSource of its own.
+      if (!buffer.accepts(type)) {
+        this.#attachSource(session);
+        this.#startElement(session);
+        buffer = await session.buffer!;
+      }
+      const span = segmentSpan(entry, manifest);
+      await buffer.append({ type, initId: initUrl, init, fragment: fragment.bytes, window: span }).catch((error: unknown) => {
+        if (!(error instanceof MediaAppendError)) throw error;
+        throw new SegmentLoadError(problem('segment-undecodable', `The ${label} could not be decoded (${error.message}).`));
       });
       // A stopped session's late result must not touch the next session.
       signal.throwIfAborted();
-      graph.scheduler.schedule(buffer, { seq: entry.seq, startedAtMs: Date.parse(entry.startedAt), boundary });
+      if (boundary === 'gap') this.#counters.gaps++;
+      if (boundary === 'discontinuity') this.#counters.discontinuities++;
+      session.unplayed.push(span);
+      if (session.seekPending) {
+        session.seekPending = false;
+        this.#seek(session, joinAt ?? span.start);
+      }
       this.#skipped = false;
-      this.#scheduledAny = true;
       this.#segmentProblem = undefined;
+      void buffer.removeBefore(session.audio.currentTime - BACK_BUFFER_SECONDS).catch(() => undefined);
     } catch (error) {
       signal.throwIfAborted();
       if (!(error instanceof SegmentLoadError)) throw error;
       this.#skipped = true;
       this.#segmentProblem = error.problem;
+      // The browser ends a MediaSource that was given bytes it cannot read: continue on a new one.
+      if (error.problem.kind === 'segment-undecodable') {
+        this.#attachSource(session);
+        this.#startElement(session);
+      }
     }
     this.#lastSeq = entry.seq;
+    this.#updateState();
+  }
+
+  #loadInit(session: Session, url: string, policy: SegmentLoadPolicy, label: string): Promise<ArrayBuffer> {
+    let init = session.inits.get(url);
+    if (!init) {
+      init = loadSegment(url, { policy, signal: session.abort.signal, label }).then((loaded) => {
+        this.#bytesLoaded += loaded.bytes.byteLength;
+        return loaded.bytes;
+      });
+      session.inits.set(url, init);
+      // A failed download is tried again with the next segment of its run.
+      init.catch(() => session.inits.delete(url));
+    }
+    return init;
+  }
+
+  #seek(session: Session, position: number): void {
+    session.audio.currentTime = position;
+    // A seek is not progress: `playing` waits for the element to move on from there.
+    session.lastTime = session.audio.currentTime;
+  }
+
+  /** Follows the element: progress (the state), stalls (underruns), gaps to jump, segments played through. */
+  #tick(session: Session): void {
+    if (session !== this.#session) return;
+    const { audio } = session;
+    const now = performance.now();
+    const time = audio.currentTime;
+    const wasAdvancing = session.advancing;
+    if (time !== session.lastTime && !audio.paused && !audio.seeking) {
+      session.lastAdvanceAt = now;
+      session.advancing = session.playedAny = true;
+    } else if (now - session.lastAdvanceAt > STALL_AFTER_MS) {
+      session.advancing = false;
+    }
+    session.lastTime = time;
+    if (session.opened && !audio.seeking && audio.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) {
+      // Dropped segments and new runs leave gaps in the timeline, which the element does not cross.
+      const jump = positionAfterGap(session.opened.buffered, time);
+      if (jump !== undefined && !session.seekPending) this.#seek(session, jump);
+      else if (wasAdvancing && !session.advancing && !this.#stationProblem) this.#counters.underruns++;
+    }
+    while (session.unplayed[0] && session.unplayed[0].end <= audio.currentTime + 0.001) {
+      session.unplayed.shift();
+      this.#counters.segmentsPlayed++;
+    }
     this.#updateState();
   }
 
   #updateState(): void {
     const previousProblem = this.problem;
     const previous = this.#state;
+    const wasBuffering = this.#buffering;
+    const session = this.#session;
     const current = this.#stationProblem ?? this.#segmentProblem;
-    if (!this.#started) this.#state = 'idle';
+    if (!session) this.#state = 'idle';
     else if (current) this.#state = current.offline ? 'offline' : 'error';
-    else this.#state = this.#scheduledAny ? 'playing' : 'loading';
-    if (this.#state !== previous || this.problem?.message !== previousProblem?.message) this.#events.emit('state', { state: this.#state, problem: this.problem });
+    else this.#state = session.advancing ? 'playing' : 'loading';
+    this.#buffering = this.#state === 'loading' && session !== undefined && session.playedAny;
+    if (this.#state !== previous || this.#buffering !== wasBuffering || this.problem?.message !== previousProblem?.message) {
+      this.#events.emit('state', { state: this.#state, problem: this.problem, buffering: this.#buffering });
+    }
   }
 
-  /** How far the sample playing now is behind the newest one published, in station time. */
+  /** How far the sample playing now is behind the newest one published, on the media timeline. */
   #latencySeconds(): number {
-    const playhead = this.#graph?.scheduler.playheadStationTimeMs;
-    const newest = this.#manifest?.streams.lq.segments.at(-1);
-    if (playhead === undefined || !newest || !this.#manifest) return 0;
-    const liveEdgeMs = Date.parse(newest.startedAt) + (newest.samples / this.#manifest.sampleRate) * 1000;
-    return Math.max(0, (liveEdgeMs - playhead) / 1000);
+    const session = this.#session;
+    if (!session?.playedAny) return 0;
+    const { audio } = session;
+    // Native HLS: the element's live edge is the end of what it can seek to.
+    const edge = session.engine ? this.#manifest && liveEdge(this.#manifest) : audio.seekable.length ? audio.seekable.end(audio.seekable.length - 1) : undefined;
+    return edge === undefined ? 0 : Math.max(0, edge - audio.currentTime);
   }
+}
+
+/** Seconds between manifest polls while live (what the join latency must cover). */
+function pollSeconds(segmentSeconds: number): number {
+  const { liveFraction, minDelayMs } = MANIFEST_POLL_POLICY;
+  return Math.max(minDelayMs / 1000, liveFraction * segmentSeconds);
 }

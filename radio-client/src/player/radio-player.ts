@@ -50,14 +50,17 @@ const STATE_SENTENCES: Record<PlayerState, string> = {
   offline: 'Off air.',
   error: 'Something went wrong.',
 };
+/** The loading sentence once playback had begun: the element stalled and waits for audio. */
+const BUFFERING_SENTENCE = 'Buffering…';
 /** How often the figures under the controls (behind live, buffer) are refreshed. */
 const DETAILS_REFRESH_MS = 500;
 /** The meter shows this many dB below full scale as empty. */
 const METER_FLOOR_DB = -60;
 
 /**
- * `<radio-player src=".../manifest.json">`: plays a live station of the radio protocol through Web
- * Audio. Renders state and controls; the manifest-poll and playback controllers do the work.
+ * `<radio-player src=".../manifest.json">`: plays a live station of the radio protocol through one
+ * `<audio>` element (Media Source Extensions, else the element's own HLS). Renders state and
+ * controls; the manifest-poll and playback controllers do the work.
  */
 export class RadioPlayer extends LitElement {
   static override styles = radioPlayerStyles;
@@ -105,7 +108,10 @@ export class RadioPlayer extends LitElement {
     this.requestUpdate();
   }
 
-  /** The AudioNode the player sends to the speakers (after volume), for visualisers; null while idle. */
+  /**
+   * What the listener hears (after volume), as an AudioNode for visualisers; null while idle. Made on
+   * first use: from then on the element's sound goes through it (and its AudioContext) to the speakers.
+   */
   get output(): AudioNode | null {
     return this.#playback.output ?? null;
   }
@@ -146,12 +152,12 @@ export class RadioPlayer extends LitElement {
     if (changed.has('src') && changed.get('src') && this.state !== 'idle') this.play();
   }
 
-  readonly #onState = ({ state, problem }: PlayerEventMap['state']): void => {
+  readonly #onState = ({ state, problem, buffering }: PlayerEventMap['state']): void => {
     this.requestUpdate();
     if (state === 'idle') this.#stopRefreshing();
     else this.#startRefreshing();
     updateMediaSession(this.#title(), state === 'playing' || state === 'loading', this);
-    this.dispatchEvent(new RadioPlayerStateChangeEvent(state, problem?.message ?? STATE_SENTENCES[state]));
+    this.dispatchEvent(new RadioPlayerStateChangeEvent(state, this.#sentence(state, problem, buffering)));
     if (state === 'error' && problem) this.dispatchEvent(new RadioPlayerErrorEvent(problem));
   };
 
@@ -239,10 +245,14 @@ export class RadioPlayer extends LitElement {
           </label>
         </div>
         <div part="meter" class="meter" aria-hidden="true"><div part="meter-level" class="level"></div></div>
-        <p part="status" class="status" role="status">${problem?.message ?? STATE_SENTENCES[state]}</p>
+        <p part="status" class="status" role="status">${this.#sentence(state, problem, this.#playback.buffering)}</p>
         ${state === 'playing' ? html`<p part="details" class="details">${this.#details()}</p>` : nothing}
       </div>
     `;
+  }
+
+  #sentence(state: PlayerState, problem: PlayerProblem | undefined, buffering: boolean): string {
+    return problem?.message ?? (buffering ? BUFFERING_SENTENCE : STATE_SENTENCES[state]);
   }
 
   #details(): string {

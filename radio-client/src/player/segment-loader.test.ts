@@ -21,7 +21,7 @@ function scriptedFetch(outcomes: Array<number | 'network' | 'hang'>) {
 function load(outcomes: Array<number | 'network' | 'hang'>, signal = new AbortController().signal) {
   const { fetchFn, calls } = scriptedFetch(outcomes);
   let clock = 0;
-  const promise = loadSegment('https://r2.example/lq/0000000001.opus', { policy: POLICY, signal, label: 'lq segment 1', fetch: fetchFn, now: () => (clock += 250) });
+  const promise = loadSegment('https://r2.example/lq/0000000001.m4s', { policy: POLICY, signal, label: 'lq segment 1', fetch: fetchFn, now: () => (clock += 250) });
   return { promise, calls };
 }
 

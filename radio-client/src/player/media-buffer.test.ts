@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { MediaAppendError, MediaBuffer, type MediaSourceLike, type SourceBufferLike } from './media-buffer.ts';
+
+/** Bytes the fake refuses, as a browser refuses what it cannot parse. */
+const UNREADABLE = new ArrayBuffer(3);
+
+/** A SourceBuffer stand-in that logs what it is asked and keeps the append window rules of MSE. */
+class FakeSourceBuffer extends EventTarget implements SourceBufferLike {
+  readonly log: string[] = [];
+  updating = false;
+  buffered = { length: 0, start: () => 0, end: () => 0 } as unknown as TimeRanges;
+  #start = 0;
+  #end = Infinity;
+  changeType?: (type: string) => void = (type) => this.log.push(`changeType ${type}`);
+
+  get appendWindowStart() {
+    return this.#start;
+  }
+  set appendWindowStart(value: number) {
+    if (value >= this.#end) throw new DOMException('start must be before end', 'InvalidAccessError');
+    this.#start = value;
+  }
+  get appendWindowEnd() {
+    return this.#end;
+  }
+  set appendWindowEnd(value: number) {
+    if (value <= this.#start) throw new DOMException('end must be after start', 'InvalidAccessError');
+    this.#end = value;
+  }
+
+  appendBuffer(data: ArrayBuffer): void {
+    if (this.updating) throw new DOMException('still updating', 'InvalidStateError');
+    this.log.push(`append ${data.byteLength} bytes in [${this.#start}, ${this.#end}]`);
+    this.#finish(data === UNREADABLE);
+  }
+
+  remove(start: number, end: number): void {
+    this.log.push(`remove [${start}, ${end}]`);
+    this.#finish(false);
+  }
+
+  #finish(failed: boolean): void {
+    this.updating = true;
+    setTimeout(() => {
+      this.updating = false;
+      if (failed) this.dispatchEvent(new Event('error'));
+      this.dispatchEvent(new Event('updateend'));
+    }, 1);
+  }
+}
+
+class FakeMediaSource extends EventTarget implements MediaSourceLike {
+  readyState: 'closed' | 'open' = 'closed';
+  readonly buffers: Array<{ type: string; buffer: FakeSourceBuffer }> = [];
+  addSourceBuffer(type: string): FakeSourceBuffer {
+    const buffer = new FakeSourceBuffer();
+    this.buffers.push({ type, buffer });
+    return buffer;
+  }
+  open(): void {
+    this.readyState = 'open';
+    this.dispatchEvent(new Event('sourceopen'));
+  }
+}
+
+async function opened() {
+  const source = new FakeMediaSource();
+  const buffer = await MediaBuffer.open(source, () => setTimeout(() => source.open(), 1), new AbortController().signal);
+  return { source, buffer };
+}
+
+const HQ = 'audio/mp4; codecs="fLaC"';
+const LQ = 'audio/mp4; codecs="Opus"';
+const init = new ArrayBuffer(100);
+const fragment = new ArrayBuffer(1000);
+
+describe(MediaBuffer.name, () => {
+  it('appends the init once per run, then each fragment inside the window of its samples', async () => {
+    const { source, buffer } = await opened();
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 20, end: 22 } });
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } });
+    // Windows that move backwards (a new MediaSource's first segment) are set in a valid order too.
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 2, end: 4 } });
+    expect(source.buffers.map((b) => b.type)).toEqual([HQ]);
+    expect(source.buffers[0]!.buffer.log).toEqual([
+      'append 100 bytes in [0, Infinity]',
+      'append 1000 bytes in [20, 22]',
+      'append 1000 bytes in [22, 24]',
+      'append 1000 bytes in [2, 4]',
+    ]);
+  });
+
+  it("appends a new run's init before its first fragment", async () => {
+    const { source, buffer } = await opened();
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 20, end: 22 } });
+    await buffer.append({ type: HQ, initId: 'hq/init-30', init, fragment, window: { start: 60, end: 62 } });
+    expect(source.buffers[0]!.buffer.log.filter((l) => l.startsWith('append 100 '))).toHaveLength(2);
+  });
+
+  it("switches streams with changeType, then appends the other stream's init", async () => {
+    const { source, buffer } = await opened();
+    await buffer.append({ type: LQ, initId: 'lq/init-1', init, fragment, window: { start: 20, end: 22 } });
+    expect(buffer.accepts(HQ)).toBe(true);
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } });
+    expect(source.buffers[0]!.buffer.log).toEqual([
+      'append 100 bytes in [0, Infinity]',
+      'append 1000 bytes in [20, 22]',
+      `changeType ${HQ}`,
+      'append 100 bytes in [0, Infinity]',
+      'append 1000 bytes in [22, 24]',
+    ]);
+  });
+
+  it('does not accept the other stream where changeType is missing', async () => {
+    const { source, buffer } = await opened();
+    await buffer.append({ type: LQ, initId: 'lq/init-1', init, fragment, window: { start: 20, end: 22 } });
+    delete source.buffers[0]!.buffer.changeType;
+    expect(buffer.accepts(LQ)).toBe(true);
+    expect(buffer.accepts(HQ)).toBe(false);
+  });
+
+  it('rejects with a MediaAppendError when the browser cannot read the bytes, and runs later operations', async () => {
+    const { source, buffer } = await opened();
+    await expect(buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment: UNREADABLE, window: { start: 20, end: 22 } })).rejects.toBeInstanceOf(MediaAppendError);
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } });
+    expect(source.buffers[0]!.buffer.log.at(-1)).toBe('append 1000 bytes in [22, 24]');
+  });
+
+  it('runs operations one after another, never while the SourceBuffer updates', async () => {
+    const { source, buffer } = await opened();
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 20, end: 22 } });
+    const sb = source.buffers[0]!.buffer;
+    sb.buffered = { length: 1, start: () => 20, end: () => 22 } as unknown as TimeRanges;
+    // The fake throws when asked to do anything while updating.
+    await Promise.all([
+      buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } }),
+      buffer.removeBefore(21),
+      buffer.removeBefore(10),
+    ]);
+    expect(sb.log.slice(2)).toEqual(['append 1000 bytes in [22, 24]', 'remove [0, 21]']);
+  });
+
+  it('gives up waiting for the source to open when aborted', async () => {
+    const controller = new AbortController();
+    const opening = MediaBuffer.open(new FakeMediaSource(), () => controller.abort(new DOMException('stopped', 'AbortError')), controller.signal);
+    await expect(opening).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});

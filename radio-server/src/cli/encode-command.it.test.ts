@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseManifest, type Manifest } from '@radio/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ffmpegDecodeFloat, ffmpegDecodeInt, flacTest, opusinfo, snrDb } from '../testing/reference-decoders.js';
+import { ffmpegDecodeFloat, ffmpegDecodeInt, snrDb } from '../testing/reference-decoders.js';
+import { judgeMediaPlaylist, parsePlaylist } from '../testing/playlist-judge.js';
 import { musicLike, noise, silence, sweep, transients, makeSignal, type Signal } from '../testing/signals.js';
 import { wavBytes, writeWav } from '../testing/wav.js';
 
@@ -50,23 +51,34 @@ async function encode(name: string, signal: Signal, ...flags: string[]): Promise
   return { out, manifest: parsed.manifest, result };
 }
 
-function concat<T extends Int32Array | Float32Array>(parts: T[], make: (n: number) => T): T {
-  const all = make(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    all.set(p, offset);
-    offset += p.length;
-  }
-  return all;
+/** The stream as a player reads it: the init, then every listed fragment, in one file. */
+async function track(out: string, manifest: Manifest, stream: 'hq' | 'lq'): Promise<string> {
+  const segments = manifest.streams[stream].segments;
+  const parts = await Promise.all([segments[0]!.init, ...segments.map((s) => s.uri)].map((key) => readFile(join(out, key))));
+  const path = join(out, `${stream}-whole.mp4`);
+  await writeFile(path, Buffer.concat(parts));
+  return path;
 }
 
-async function decodeHq(out: string, manifest: Manifest, bits: 16 | 24): Promise<Int32Array[]> {
-  return Promise.all(manifest.streams.hq.segments.map((s) => ffmpegDecodeInt(join(out, s.uri), bits)));
+async function decodeHq(out: string, manifest: Manifest, bits: 16 | 24): Promise<Int32Array> {
+  return ffmpegDecodeInt(await track(out, manifest, 'hq'), bits);
 }
 
-async function decodeLq(out: string, manifest: Manifest): Promise<Float32Array[]> {
-  return Promise.all(manifest.streams.lq.segments.map((s) => ffmpegDecodeFloat(join(out, s.uri))));
+async function decodeLq(out: string, manifest: Manifest): Promise<Float32Array> {
+  return ffmpegDecodeFloat(await track(out, manifest, 'lq'));
 }
+
+async function ffprobeStream(path: string): Promise<Record<string, string>> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-of', 'flat=s=_', path]);
+  return Object.fromEntries([...stdout.matchAll(/^streams_stream_0_(\w+)=("?)(.*)\2$/gm)].map((m) => [m[1]!, m[3]!]));
+}
+
+/**
+ * Interleaved samples ffmpeg 5.1 decodes from the LQ track of `frames` frames: a run ending within a 20 ms
+ * packet ends on a shortened last sample (its trun duration), which ffmpeg's decoder still plays whole.
+ * Whole packets decode exactly.
+ */
+const lqDecodedLength = (frames: number) => Math.ceil(frames / 960) * 960 * 2;
 
 /** Error energy of `decoded` against `reference` over frames [from, to). */
 function windowError(reference: Int32Array, bits: number, decoded: Float32Array, channels: number, from: number, to: number): number {
@@ -79,46 +91,55 @@ function windowError(reference: Int32Array, bits: number, decoded: Float32Array,
 describe('radio-server encode', () => {
   const frames = 5 * RATE + 1234; // two full 2 s segments and a partial one
 
-  it('cuts 24-bit stereo into 2 s segments: exact sample counts, a valid manifest, live false, seq from 0', async () => {
+  it('cuts 24-bit stereo into 2 s segments: exact sample counts, a valid manifest and playlists, live false, seq from 1', async () => {
     const signal = musicLike(frames);
     const { manifest, result, out } = await encode('music', signal, '--segment-seconds', '2');
     expect(result.stdout).toContain('encoded 3 segments');
-    expect(manifest).toMatchObject({ version: 1, live: false, segmentSeconds: 2, sampleRate: RATE, channels: 2 });
+    expect(manifest).toMatchObject({ version: 2, live: false, segmentSeconds: 2, sampleRate: RATE, channels: 2, hls: 'live.m3u8' });
     expect(manifest.streams.hq.bitsPerSample).toBe(24);
     expect(manifest.streams.lq.bitrate).toBe(128000);
     for (const stream of ['hq', 'lq'] as const) {
       const segments = manifest.streams[stream].segments;
-      expect(segments.map((s) => s.seq)).toEqual([0, 1, 2]);
+      expect(segments.map((s) => s.seq)).toEqual([1, 2, 3]);
       expect(segments.map((s) => s.samples)).toEqual([96000, 96000, RATE + 1234]);
       expect(segments.map((s) => s.discontinuity)).toEqual([true, false, false]);
+      expect(segments.map((s) => [s.msn, s.init])).toEqual([0, 1, 2].map((msn) => [msn, `${stream}/init-0000000001.mp4`]));
       for (const s of segments) expect((await stat(join(out, s.uri))).size).toBe(s.bytes);
+      // A finished presentation: every segment listed, then ENDLIST.
+      const { playlist, segments: listed } = judgeMediaPlaylist(stream, await readFile(join(out, stream, 'playlist.m3u8'), 'utf8'));
+      expect(playlist).toMatchObject({ endList: true, mediaSequence: 0, targetDuration: 2 });
+      expect(listed.map((x) => [x.key, x.initKey, x.duration.toFixed(6), x.programDateTime])).toEqual(segments.map((s) => [s.uri, s.init, (s.samples / RATE).toFixed(6), s.startedAt]));
+      expect((await readdir(join(out, stream))).sort()).toEqual(['0000000001.m4s', '0000000002.m4s', '0000000003.m4s', 'init-0000000001.mp4', 'playlist.m3u8']);
     }
     const starts = manifest.streams.hq.segments.map((s) => Date.parse(s.startedAt));
     expect(starts[1]! - starts[0]!).toBe(2000);
-    expect((await readdir(out)).sort()).toEqual(['hq', 'lq', 'manifest.json']);
+    expect((await readdir(out)).sort()).toEqual(['hq', 'live.m3u8', 'lq', 'manifest.json']);
+    // live.m3u8 declares what was measured: the peak segment's rate and the mean.
+    const variants = parsePlaylist(await readFile(join(out, 'live.m3u8'), 'utf8')).playlists!;
+    expect(variants.map((v) => [v.uri, v.attributes.CODECS])).toEqual([['lq/playlist.m3u8', 'Opus'], ['hq/playlist.m3u8', 'fLaC']]);
+    const hqBits = manifest.streams.hq.segments.reduce((n, s) => n + s.bytes * 8, 0);
+    expect(Number(variants[1]!.attributes['AVERAGE-BANDWIDTH'])).toBe(Math.ceil(hqBits / (frames / RATE)));
   });
 
-  it('HQ: every segment passes flac -t and the segments decoded by ffmpeg are the input, bit for bit', async () => {
+  it('HQ: the init and fragments, decoded by ffmpeg, are the input bit for bit; a 24-bit FLAC track', async () => {
     for (const [name, signal] of [['hq-sweep', sweep(frames)], ['hq-noise', noise(frames)], ['hq-silence', silence(frames)], ['hq-transients', transients(frames)]] as const) {
       const { out, manifest } = await encode(name, signal, '--segment-seconds', '2');
-      for (const s of manifest.streams.hq.segments) expect(await flacTest(join(out, s.uri))).toBe('');
-      const decoded = concat(await decodeHq(out, manifest, 24), (n) => new Int32Array(n));
+      expect(await ffprobeStream(await track(out, manifest, 'hq'))).toMatchObject({ codec_name: 'flac', sample_rate: '48000', channels: '2', bits_per_raw_sample: '24' });
+      const decoded = await decodeHq(out, manifest, 24);
       expect(decoded.length).toBe(signal.samples.length);
       expect(Buffer.from(decoded.buffer).equals(Buffer.from(signal.samples.buffer))).toBe(true);
     }
   });
 
-  it('LQ: every segment is clean for opusinfo and decodes on its own to exactly its samples', async () => {
+  it('LQ: an Opus track whose packets follow each other without a gap, decoding to exactly the input length', async () => {
     const { out, manifest } = await encode('lq-music', musicLike(frames), '--segment-seconds', '2');
-    const parts = await decodeLq(out, manifest);
-    for (const [i, s] of manifest.streams.lq.segments.entries()) {
-      const info = await opusinfo(join(out, s.uri));
-      expect(info).not.toMatch(/WARNING|ERROR/);
-      const [, minutes, seconds] = /Playback length: (\d+)m:([\d.]+)s/.exec(info)!;
-      // opusinfo prints milliseconds: its length must round to ours; ffmpeg below checks the exact count.
-      expect(Math.abs((Number(minutes) * 60 + Number(seconds)) * 1000 - (s.samples * 1000) / RATE)).toBeLessThan(1);
-      expect(parts[i]!.length).toBe(s.samples * 2);
-    }
+    const path = await track(out, manifest, 'lq');
+    expect(await ffprobeStream(path)).toMatchObject({ codec_name: 'opus', sample_rate: '48000', channels: '2' });
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'packet=pts', '-of', 'csv=p=0', path]);
+    const pts = stdout.trim().split('\n').map(Number);
+    for (let i = 1; i < pts.length; i++) expect(pts[i]! - pts[i - 1]!, `packet ${i}`).toBe(960);
+    expect(pts.length).toBe(Math.ceil(frames / 960) + 1); // and the priming packet
+    expect((await decodeLq(out, manifest)).length).toBe(lqDecodedLength(frames));
   });
 
   it('LQ: concatenated segments have the input length and about 20 dB SNR on music-like audio', async () => {
@@ -129,8 +150,8 @@ describe('radio-server encode', () => {
     ] as const;
     for (const [name, signal, minimum] of cases) {
       const { out, manifest } = await encode(name, signal, '--segment-seconds', '2');
-      const decoded = concat(await decodeLq(out, manifest), (n) => new Float32Array(n));
-      expect(decoded.length).toBe(signal.samples.length);
+      const decoded = await decodeLq(out, manifest);
+      expect(decoded.length).toBe(lqDecodedLength(signal.samples.length / 2));
       expect(snrDb(signal.samples, 24, decoded), name).toBeGreaterThan(minimum);
     }
   });
@@ -143,24 +164,24 @@ describe('radio-server encode', () => {
     };
     const noisy = noise(frames);
     const a = await encode('level-noise', noisy, '--segment-seconds', '2');
-    const decodedNoise = concat(await decodeLq(a.out, a.manifest), (n) => new Float32Array(n));
+    const decodedNoise = await decodeLq(a.out, a.manifest);
     expect(Math.abs(level(decodedNoise) - level(noisy.samples, 2 ** 23))).toBeLessThan(1);
     const b = await encode('level-silence', silence(frames), '--segment-seconds', '2');
-    const decodedSilence = concat(await decodeLq(b.out, b.manifest), (n) => new Float32Array(n));
-    expect(decodedSilence.length).toBe(frames * 2);
+    const decodedSilence = await decodeLq(b.out, b.manifest);
+    expect(decodedSilence.length).toBe(lqDecodedLength(frames));
     expect(decodedSilence.every((v) => Math.abs(v) < 1e-4)).toBe(true);
   });
 
   it('LQ: no extra error at segment boundaries compared with one continuous encode', async () => {
-    // The same input encoded as one 10 s segment is the reference. A sweep shows a cold or zero-padded
-    // encoder plainly: without pre-roll the 5 ms after a boundary carry up to 30x the continuous
-    // encode's error, without post-roll the 5 ms before it up to 10x; with both, at most 2x.
+    // The same input encoded as 10 s segments is the reference. A sweep shows a cold or zero-padded
+    // encoder at a boundary plainly (a per-segment encoder without pre-roll had 30x the error there);
+    // one encoder for the whole run has none.
     const length = 6 * RATE + 12000;
     for (const [name, signal] of [['edges-sweep', sweep(length)], ['edges-music', musicLike(length)], ['edges-transients', transients(length)]] as const) {
       const segmented = await encode(name, signal, '--segment-seconds', '2');
-      const ours = concat(await decodeLq(segmented.out, segmented.manifest), (n) => new Float32Array(n));
+      const ours = await decodeLq(segmented.out, segmented.manifest);
       const whole = await encode(`${name}-whole`, signal, '--segment-seconds', '10');
-      const continuous = concat(await decodeLq(whole.out, whole.manifest), (n) => new Float32Array(n));
+      const continuous = await decodeLq(whole.out, whole.manifest);
       for (const boundary of [96000, 192000, 288000]) {
         for (const [from, to] of [[-480, 0], [-240, 240], [0, 240], [240, 480]] as const) {
           const oursError = windowError(signal.samples, 24, ours, 2, boundary + from, boundary + to);
@@ -182,9 +203,9 @@ describe('radio-server encode', () => {
     const { out, manifest } = await encode('mono16', signal, '--segment-seconds', '2');
     expect(manifest.channels).toBe(1);
     expect(manifest.streams.hq.bitsPerSample).toBe(16);
-    const decoded = concat(await decodeHq(out, manifest, 16), (n) => new Int32Array(n));
+    const decoded = await decodeHq(out, manifest, 16);
     expect(Array.from(decoded)).toEqual(Array.from(signal.samples));
-    const lq = concat(await decodeLq(out, manifest), (n) => new Float32Array(n));
+    const lq = await decodeLq(out, manifest);
     expect(lq.length).toBe(3 * RATE);
   });
 
@@ -192,7 +213,7 @@ describe('radio-server encode', () => {
     const signal = makeSignal(RATE, 2, 32, (f) => Math.sin(f / 10) * 0.5);
     const { out, manifest } = await encode('int32', signal, '--segment-seconds', '2');
     expect(manifest.streams.hq.bitsPerSample).toBe(24);
-    const decoded = concat(await decodeHq(out, manifest, 24), (n) => new Int32Array(n));
+    const decoded = await decodeHq(out, manifest, 24);
     expect(Array.from(decoded)).toEqual(Array.from(signal.samples, (v) => v >> 8));
   });
 

@@ -27,6 +27,12 @@ export interface EncodeSummary {
   manifestPath: string;
 }
 
+/**
+ * Segments are numbered from 1: segment seq starts at seq * length on the media timeline, and the Opus
+ * priming packet lies just before the run's first segment, which at seq 0 would be before time zero.
+ */
+const FIRST_SEQ = 1;
+
 /** Frames read from the file at a time: a tenth of a second keeps memory small and the loop cheap. */
 const READ_BLOCK_FRAMES = 4800;
 
@@ -43,9 +49,9 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
     }
     const station: StationDescription = { station: options.station, segmentSeconds: options.segmentSeconds, format: wav.format, opusBitrate: options.opusBitrate };
     const segmentFrames = Math.round(options.segmentSeconds * wav.format.sampleRate);
-    const segmenter = new Segmenter({ format: wav.format, segmentFrames, postRollFrames: ENCODER_POST_ROLL, firstSeq: 0 });
-    // One run from seq 0 whose length is known: the inits' edit lists say it, so players trim it exactly.
-    const track = { format: wav.format, segmentFrames, runSeq: 0, totalFrames: wav.frames };
+    const segmenter = new Segmenter({ format: wav.format, segmentFrames, postRollFrames: ENCODER_POST_ROLL, firstSeq: FIRST_SEQ });
+    // One run whose length is known: the inits' edit lists say it, so players trim it exactly.
+    const track = { format: wav.format, segmentFrames, runSeq: FIRST_SEQ, totalFrames: wav.frames };
     const opus = new OpusWorkerEncoder({ ...track, bitrate: options.opusBitrate });
     const encoders: SegmentEncoder[] = [new FlacTrackEncoder({ ...track, compressionLevel: options.flacLevel }), opus];
     const store: ObjectStore = new DirectoryStore(options.out);
@@ -54,12 +60,12 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
     const publish = async (segment: Segment) => {
       // In this order: libFLAC reads the samples synchronously, then they move to the Opus worker.
       const encoded = await Promise.all(encoders.map((e) => e.encode(segment)));
-      if (segment.seq === 0) await Promise.all(encoded.map((e) => store.put(initKey(e.stream, 0), e.init, OBJECT_HEADERS.init)));
+      if (segment.seq === FIRST_SEQ) await Promise.all(encoded.map((e) => store.put(initKey(e.stream, FIRST_SEQ), e.init, OBJECT_HEADERS.init)));
       await Promise.all(encoded.map((e) => store.put(segmentKey(e.stream, e.seq), e.bytes, OBJECT_HEADERS.segment)));
       published.push({
         seq: segment.seq,
-        msn: segment.seq,
-        run: 0,
+        msn: segment.seq - FIRST_SEQ,
+        run: FIRST_SEQ,
         samples: segment.frames,
         startedAt: new Date(startedAt.getTime() + (segment.startFrame * 1000) / wav.format.sampleRate),
         discontinuity: segment.discontinuity,

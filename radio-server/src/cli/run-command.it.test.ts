@@ -8,9 +8,9 @@ import { memoryLogger } from '../publish/testing/memory-log.js';
 import { startS3TestServer, type S3TestServer } from '../publish/testing/s3-test-server.js';
 import { freePort } from '../testing/free-port.js';
 import { startDaemon, storageEnv, waitFor, type Daemon } from '../testing/daemon.js';
-import { decodeListedHq, download, readManifest } from '../testing/bucket-reader.js';
-import { ffmpegDecodeFloat } from '../testing/reference-decoders.js';
-import { musicLike, type Signal } from '../testing/signals.js';
+import { decodeListedHq, downloadTrack, readManifest } from '../testing/bucket-reader.js';
+import { ffmpegDecodeFloat, ffmpegDecodeInt } from '../testing/reference-decoders.js';
+import { musicLike, sameSamples, type Signal } from '../testing/signals.js';
 import { writeWav } from '../testing/wav.js';
 
 const RATE = 48000;
@@ -70,7 +70,11 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
     const hq = await decodeListedHq(store, m, work);
     expect(hq.length).toBe(signal.samples.length);
     expect(Buffer.from(hq.buffer).equals(Buffer.from(signal.samples.buffer))).toBe(true);
-    for (const s of m.streams.lq.segments) expect((await ffmpegDecodeFloat(await download(store, s.uri, work))).length).toBe(s.samples * 2);
+    expect((await ffmpegDecodeFloat(await downloadTrack(store, m, 'lq', work))).length).toBe(signal.samples.length);
+    // ffmpeg as an HLS client: the media playlists over HTTP, after sign-off (ENDLIST), give the programme.
+    const base = `${server.target.endpoint}/${server.target.bucket}`;
+    expect(sameSamples(await ffmpegDecodeInt(`${base}/hq/playlist.m3u8`, 24), signal.samples)).toBe(true);
+    expect((await ffmpegDecodeFloat(`${base}/lq/playlist.m3u8`)).length).toBe(signal.samples.length);
 
     // Protocol order: both files of a segment answered before the manifest that lists it is received.
     const manifestPuts = server.events.filter((e) => e.method === 'PUT' && e.key === 'manifest.json' && e.phase === 'received');

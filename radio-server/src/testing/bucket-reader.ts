@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseManifest, type Manifest } from '@radio/protocol';
+import { parseManifest, type Manifest, type StreamName } from '@radio/protocol';
 import type { ObjectStore } from '../publish/object-store.js';
 import { ffmpegDecodeInt } from './reference-decoders.js';
 
@@ -22,11 +22,25 @@ export async function download(store: ObjectStore, key: string, dir: string): Pr
   return path;
 }
 
-/** The HQ segments the manifest lists, decoded by ffmpeg and concatenated. */
+/**
+ * The listed segments of `stream` as one file a player reads: the run's init, then the fragments in order
+ * (all listed segments must belong to one run). Returns the file's path.
+ */
+export async function downloadTrack(store: ObjectStore, manifest: Manifest, stream: StreamName, dir: string): Promise<string> {
+  const segments = manifest.streams[stream].segments;
+  const inits = new Set(segments.map((s) => s.init));
+  if (inits.size !== 1) throw new Error(`the listed ${stream} segments belong to ${inits.size} runs`);
+  const parts = await Promise.all([segments[0]!.init, ...segments.map((s) => s.uri)].map(async (key) => {
+    const body = await store.get(key);
+    if (!body) throw new Error(`${key} is missing from the bucket`);
+    return body;
+  }));
+  const path = join(dir, `${stream}-track-${segments[0]!.seq}.mp4`);
+  await writeFile(path, Buffer.concat(parts));
+  return path;
+}
+
+/** The HQ segments the manifest lists (one run), decoded by ffmpeg from their init and fragments. */
 export async function decodeListedHq(store: ObjectStore, manifest: Manifest, dir: string): Promise<Int32Array> {
-  const parts = await Promise.all(manifest.streams.hq.segments.map(async (s) => ffmpegDecodeInt(await download(store, s.uri, dir), 24)));
-  const all = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) (all.set(part, offset), (offset += part.length));
-  return all;
+  return ffmpegDecodeInt(await downloadTrack(store, manifest, 'hq', dir), 24);
 }

@@ -73,12 +73,14 @@ describe(positionAfterGap.name, () => {
   const buffered = [{ start: 10, end: 14 }, { start: 16, end: 20 }];
   it('jumps from the end of a range (or from outside every range) to the start of the next one', () => {
     expect(positionAfterGap(buffered, 14)).toBe(16);
-    expect(positionAfterGap(buffered, 13.9995)).toBe(16);
+    expect(positionAfterGap(buffered, 13.961)).toBe(16);
     expect(positionAfterGap(buffered, 0)).toBe(10);
+    expect(positionAfterGap(buffered, 15)).toBe(16);
   });
-  it('stays inside a range, and where nothing follows', () => {
+  it('stays inside a range with more to play, and where nothing follows', () => {
     expect(positionAfterGap(buffered, 12)).toBeUndefined();
-    expect(positionAfterGap(buffered, 20)).toBeUndefined();
+    expect(positionAfterGap(buffered, 13.7)).toBeUndefined();
+    expect(positionAfterGap(buffered, 19.99)).toBeUndefined();
   });
 });
 

@@ -90,15 +90,15 @@ export function spans(ranges: TimeRanges): MediaSpan[] {
 }
 
 /**
- * Where to jump when playback stands at `position` and cannot go on: the start of the next buffered
- * range after it (a gap left by dropped segments, a new run later on the timeline, a skipped
- * segment), or undefined when there is nothing after it to play yet. `slack` absorbs the
- * microsecond rounding of buffered range ends.
+ * Where to jump when playback stalls at `position`: the start of the next buffered range after it (a
+ * gap left by dropped segments, a new run later on the timeline, a skipped segment), or undefined
+ * when the range holding it still has more than `nearEnd` seconds to play, or nothing follows yet.
+ * (Chromium stalls a few tens of ms before the end of a range that has a gap after it.)
  */
-export function positionAfterGap(buffered: readonly MediaSpan[], position: number, slack = 0.001): number | undefined {
-  const inside = buffered.find((r) => r.start - slack <= position && position < r.end - slack);
+export function positionAfterGap(buffered: readonly MediaSpan[], position: number, nearEnd = 0.25): number | undefined {
+  const inside = buffered.find((r) => r.start <= position && position < r.end - nearEnd);
   if (inside) return undefined;
-  return buffered.find((r) => r.start > position - slack)?.start;
+  return buffered.find((r) => r.start > position)?.start;
 }
 
 /** Seconds buffered ahead of `position` without a gap. */

@@ -7,6 +7,7 @@ import { bufferedAhead, joinLatency, joinPoint, liveEdge, nextSegment, positionA
 import { MANIFEST_POLL_POLICY } from './manifest-poll-controller.ts';
 import { MediaAppendError, MediaBuffer } from './media-buffer.ts';
 import { mseEngine, type MseEngine } from './media-support.ts';
+import { cmafProblem } from './mp4-boxes.ts';
 import { problem, type PlayerProblem } from './player-problem.ts';
 import { loadSegment, SegmentLoadError, type SegmentLoadPolicy } from './segment-loader.ts';
 
@@ -19,6 +20,8 @@ function segmentLoadPolicy(segmentSeconds: number): SegmentLoadPolicy {
 const TICK_MS = 250;
 /** `playing` only while currentTime moved within this long. */
 const STALL_AFTER_MS = 750;
+/** After the element's own HLS player failed, it is started again no sooner than this. */
+const HLS_RETRY_MS = 10_000;
 /** Played media kept behind the playhead; older is removed from the buffer. */
 const BACK_BUFFER_SECONDS = 10;
 
@@ -58,6 +61,8 @@ interface Session {
   lastAdvanceAt: number;
   advancing: boolean;
   playedAny: boolean;
+  /** Native HLS: not before this (performance.now()) is the element's player started again after it failed. */
+  hlsRetryAt: number;
 }
 
 /**
@@ -160,10 +165,10 @@ export class PlaybackController implements ReactiveController {
     const engine = mseEngine();
     const session: Session = {
       audio, engine, abort: new AbortController(), buffer: undefined, opened: undefined, seekPending: true, inits: new Map(), unplayed: [],
-      output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), lastTime: 0, lastAdvanceAt: 0, advancing: false, playedAny: false,
+      output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), lastTime: 0, lastAdvanceAt: 0, advancing: false, playedAny: false, hlsRetryAt: 0,
     };
     this.#session = session;
-    for (const type of ['waiting', 'playing', 'seeked'] as const) audio.addEventListener(type, () => this.#tick(session));
+    for (const type of ['waiting', 'playing', 'seeked', 'timeupdate'] as const) audio.addEventListener(type, () => this.#tick(session));
     audio.addEventListener('error', () => this.#onMediaError(session));
     if (engine) {
       this.#attachSource(session);
@@ -211,8 +216,8 @@ export class PlaybackController implements ReactiveController {
     if (!session) return;
     this.#manifest = manifest;
     this.#stationProblem = undefined;
-    // The element's own HLS player stops at the playlist's end or on an error: start it again.
-    if (!session.engine && (session.audio.ended || session.audio.error)) {
+    // The element's own HLS player stops at the playlist's end or on an error: start it again (after an error, not at once).
+    if (!session.engine && (session.audio.ended || session.audio.error) && performance.now() >= session.hlsRetryAt) {
       session.audio.load();
       this.#startElement(session);
     }
@@ -273,6 +278,7 @@ export class PlaybackController implements ReactiveController {
     if (session !== this.#session || !error) return;
     if (!session.engine) {
       this.#segmentProblem = problem('segment-undecodable', `The station's HLS stream could not be played (${error.message || `media error ${error.code}`}).`);
+      session.hlsRetryAt = performance.now() + HLS_RETRY_MS;
     } else {
       this.#segmentProblem = problem('segment-undecodable', `The media at ${session.audio.currentTime.toFixed(1)} s could not be decoded (${error.message || `media error ${error.code}`}).`);
       this.#skipped = true;
@@ -318,6 +324,9 @@ export class PlaybackController implements ReactiveController {
       ]);
       this.#bytesLoaded += fragment.bytes.byteLength;
       this.#throughput.add(fragment.bytes.byteLength, fragment.seconds);
+      // Bytes that are not whole boxes would vanish into the SourceBuffer's parser without an error.
+      const unreadable = cmafProblem(init, 'init') ?? cmafProblem(fragment.bytes, 'fragment');
+      if (unreadable) throw new SegmentLoadError(problem('segment-undecodable', `The ${label} could not be decoded (${unreadable}).`));
       let buffer = await session.buffer!;
       signal.throwIfAborted();
       // Without changeType, the other stream needs a MediaSource of its own.
@@ -329,6 +338,9 @@ export class PlaybackController implements ReactiveController {
       const span = segmentSpan(entry, manifest);
       await buffer.append({ type, initId: initUrl, init, fragment: fragment.bytes, window: span }).catch((error: unknown) => {
         if (!(error instanceof MediaAppendError)) throw error;
+        // The browser ends a MediaSource that was given media it cannot read: continue on a new one.
+        this.#attachSource(session);
+        this.#startElement(session);
         throw new SegmentLoadError(problem('segment-undecodable', `The ${label} could not be decoded (${error.message}).`));
       });
       // A stopped session's late result must not touch the next session.
@@ -348,11 +360,6 @@ export class PlaybackController implements ReactiveController {
       if (!(error instanceof SegmentLoadError)) throw error;
       this.#skipped = true;
       this.#segmentProblem = error.problem;
-      // The browser ends a MediaSource that was given bytes it cannot read: continue on a new one.
-      if (error.problem.kind === 'segment-undecodable') {
-        this.#attachSource(session);
-        this.#startElement(session);
-      }
     }
     this.#lastSeq = entry.seq;
     this.#updateState();
@@ -392,7 +399,8 @@ export class PlaybackController implements ReactiveController {
       session.advancing = false;
     }
     session.lastTime = time;
-    if (session.opened && !audio.seeking && audio.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) {
+    const stalled = audio.readyState < HTMLMediaElement.HAVE_FUTURE_DATA || (session.playedAny && !session.advancing);
+    if (session.opened && !audio.seeking && stalled) {
       // Dropped segments and new runs leave gaps in the timeline, which the element does not cross.
       const jump = positionAfterGap(session.opened.buffered, time);
       if (jump !== undefined && !session.seekPending) this.#seek(session, jump);

@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RadioPlayer } from '../src/player/radio-player.ts';
 import { launchChromium, serveApp } from './support/browser.ts';
 import { LiveStation } from './support/live-station.ts';
-import { encodeTone } from './support/station-material.ts';
+import { toneMaterial } from './support/station-material.ts';
 
 /** How long any awaited condition may take: a few 2 s segments, generous for a loaded 2-core box. */
 const DEADLINE_MS = 20_000;
 /** RMS above which the output counts as audible: the test tone is about 0.088 (-21 dBFS). */
 const AUDIBLE_RMS = 0.02;
+const SEGMENT_SECONDS = 2;
 
 type Stats = RadioPlayer['stats'];
 
@@ -72,6 +73,20 @@ function stats(page: Page): Promise<Stats> {
   return page.evaluate(() => document.querySelector('radio-player')!.stats);
 }
 
+/** The player's media element (reached through its output node), as the tests read it. */
+function element(page: Page): Promise<{ src: string; currentTime: number; buffered: Array<[number, number]> }> {
+  return page.evaluate(() => {
+    const audio = (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode).mediaElement;
+    const ranges = Array.from({ length: audio.buffered.length }, (_, i): [number, number] => [audio.buffered.start(i), audio.buffered.end(i)]);
+    return { src: audio.src, currentTime: audio.currentTime, buffered: ranges };
+  });
+}
+
+/** How far `seconds` is from the nearest segment boundary of the media timeline (seq * segmentSeconds). */
+function offBoundary(seconds: number): number {
+  return Math.abs(seconds - Math.round(seconds / SEGMENT_SECONDS) * SEGMENT_SECONDS);
+}
+
 describe('<radio-player> in Chromium, against a live station in s3rver on loopback', () => {
   let dir: string;
   let station: LiveStation;
@@ -80,17 +95,19 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
   let page: Page;
   const segmentRequests: string[] = [];
   const cspViolations: string[] = [];
+  /** Uncaught exceptions and unhandled rejections in the page. */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'radio-client-it-'));
-    const material = await encodeTone(dir, 2, 4);
-    station = await LiveStation.start(material);
+    station = await LiveStation.start(toneMaterial(SEGMENT_SECONDS));
     app = await serveApp(join(dir, 'assets'), station.publicUrl);
     browser = await launchChromium();
     page = await browser.newPage();
     page.on('request', (request) => {
       if (/\/(hq|lq)\/\d{10}\./.test(request.url())) segmentRequests.push(request.url());
     });
+    page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
       if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
     });
@@ -123,10 +140,13 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
     await page.getByRole('button', { name: 'Play' }).click();
     await probeOutput(page);
     await waitForAudible(page);
-    expect(await page.evaluate(() => document.querySelector('radio-player')!.state)).toBe('playing');
+    // `playing` follows the element's currentTime, seen moving within a tick.
+    await waitFor(page, 'the playing state', () => document.querySelector('radio-player')!.state === 'playing');
     expect(await page.getByRole('status').textContent()).toBe('Playing live.');
-    expect(segmentRequests[0]).toMatch(/\/lq\/\d{10}\.opus$/);
+    expect(segmentRequests[0]).toMatch(/\/lq\/\d{10}\.m4s$/);
     expect(await page.evaluate(() => navigator.mediaSession.metadata?.title)).toBe('Loopback FM');
+    // One <audio> element fed through Media Source Extensions.
+    expect((await element(page)).src).toMatch(/^blob:/);
   });
 
   it('plays consecutive segments gaplessly (no underruns, no gaps), moving to HQ on a fast link', async () => {
@@ -134,8 +154,18 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
     const now = await stats(page);
     expect(now).toMatchObject({ underruns: 0, gaps: 0 });
     expect(now.bufferedSeconds).toBeGreaterThan(0);
-    expect(now.latencySeconds).toBeGreaterThan(0);
+    // Joined one segment, one poll and a margin (4 s) behind the newest segment's end; up to a segment more as it ages.
+    expect(now.latencySeconds).toBeGreaterThan(1);
+    expect(now.latencySeconds).toBeLessThan(4 + SEGMENT_SECONDS + 1);
     expect(now.bytesLoaded).toBeGreaterThan(0);
+    // The fragments lie on the timeline at seq * segmentSeconds and join without a hole: one range,
+    // ending on a segment boundary (the append windows let in exactly each segment's samples).
+    const media = await element(page);
+    expect(media.buffered).toHaveLength(1);
+    const [start, end] = media.buffered[0]!;
+    expect(start).toBeGreaterThan(1.5e9);
+    expect(start).toBeLessThanOrEqual(media.currentTime);
+    expect(offBoundary(end)).toBeLessThan(1e-4);
     // Loopback leaves far more than 2x headroom over the HQ bitrate: auto switches after the first segment.
     expect(segmentRequests.slice(1).every((url) => url.includes('/hq/'))).toBe(true);
   });
@@ -146,7 +176,7 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
     expect(now.manifestRequests).toBeGreaterThan(now.manifestNotModified);
   });
 
-  it.each(['lq', 'hq'] as const)('keeps playing when the listener picks %s, loads only that stream, and remembers it', async (quality) => {
+  it.each(['hq', 'lq'] as const)('keeps playing when the listener picks %s, loads only that stream, and remembers it', async (quality) => {
     const before = await stats(page);
     await page.getByRole('combobox', { name: 'Quality' }).selectOption(quality);
     const switchedAt = segmentRequests.length;
@@ -170,16 +200,27 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
     await waitForAudible(page);
   });
 
-  it('shows "Off air" when the station stops, and plays again when it returns', async () => {
+  it('shows "Off air" when the station stops, and plays the new run when it returns, from its first sample', async () => {
     station.mode = 'off-air';
     await page.getByRole('status').filter({ hasText: 'Off air' }).waitFor({ timeout: DEADLINE_MS });
     expect(await page.evaluate(() => document.querySelector('radio-player')!.state)).toBe('offline');
     const offAir = await stats(page);
+    const lastSeq = station.newestSeq;
     station.mode = 'live';
     await waitFor(page, 'playing after the station returned', (n) => {
       const p = document.querySelector('radio-player')!;
       return p.state === 'playing' && p.stats.discontinuities > n;
     }, offAir.discontinuities);
+    // The new run lies later on the timeline: the player plays out what it had, then jumps the gap.
+    // Its first LQ fragment begins with a priming packet before the run's first sample, which the
+    // append window kept out: the buffered range starts exactly on the run's first segment boundary.
+    const runStart = (await element(page)).buffered.at(-1)![0];
+    expect(runStart).toBeGreaterThan((lastSeq + 1) * SEGMENT_SECONDS);
+    expect(offBoundary(runStart)).toBeLessThan(1e-4);
+    await waitFor(page, 'the playhead in the new run', (start) => {
+      const p = document.querySelector('radio-player')!;
+      return p.state === 'playing' && (p.output as MediaElementAudioSourceNode).mediaElement.currentTime > start;
+    }, runStart);
     await waitForAudible(page);
   });
 
@@ -199,11 +240,14 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
     await waitForAudible(page);
   });
 
-  it('says which segment could not be decoded, skips it and plays on', async () => {
+  it.each([
+    ['garbage', /^The (hq|lq) segment \d+ could not be decoded \(not MP4 boxes: .+\)\.$/],
+    ['unparsable', /^The (hq|lq) segment \d+ could not be decoded \(the browser could not read the appended media\)\.$/],
+  ] as const)('says which segment could not be decoded (%s), skips it and plays on', async (corruption, message) => {
     const before = await stats(page);
-    station.corruptNextSegment = true;
+    station.corruptNextSegment = corruption;
     await waitFor(page, 'the error state', () => document.querySelector('radio-player')!.state === 'error');
-    expect(await page.getByRole('status').textContent()).toMatch(/^The (hq|lq) segment \d+ could not be decoded \(.+\)\.$/);
+    expect(await page.getByRole('status').textContent()).toMatch(message);
     await waitFor(page, 'playing the segment after it', (n) => {
       const p = document.querySelector('radio-player')!;
       return p.state === 'playing' && p.stats.segmentsPlayed > n;
@@ -243,7 +287,36 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
     expect(await page.locator('#nocors').getByRole('status').textContent()).toMatch(/^The station's storage does not allow this site \(CORS\)/);
   });
 
-  it('ran without a Content Security Policy violation', () => {
+  it("hands the station's HLS playlist to the element where MSE plays neither codec, and tells what the element makes of it", async () => {
+    const hlsPage = await browser.newPage();
+    const hlsRequests: string[] = [];
+    hlsPage.on('request', (request) => {
+      if (/\.m3u8$|\/init-\d{10}\.mp4$|\.m4s$/.test(request.url())) hlsRequests.push(request.url().slice(station.publicUrl.length));
+    });
+    try {
+      await hlsPage.addInitScript(() => {
+        MediaSource.isTypeSupported = () => false;
+      });
+      await hlsPage.goto(`${app.url}/`);
+      await hlsPage.getByRole('button', { name: 'Play' }).click();
+      await probeOutput(hlsPage);
+      await waitFor(hlsPage, 'playing or an error', () => ['playing', 'error'].includes(document.querySelector('radio-player')!.state));
+      expect((await element(hlsPage)).src).toBe(`${station.publicUrl}/live.m3u8`);
+      expect(hlsRequests.slice(0, 2)).toEqual(['/live.m3u8', '/lq/playlist.m3u8']);
+      if ((await hlsPage.evaluate(() => document.querySelector('radio-player')!.state)) === 'error') {
+        // Chromium 156's own HLS player moves to the HQ variant at once and then refuses the codec
+        // change (it does not use changeType itself); Safari's switches. The player says so.
+        expect(await hlsPage.getByRole('status').textContent()).toMatch(/^The station's HLS stream could not be played \(.*codec changes not allowed.*\)\.$/);
+      } else {
+        await waitForAudible(hlsPage);
+      }
+    } finally {
+      await hlsPage.close();
+    }
+  });
+
+  it('ran without a Content Security Policy violation, an uncaught exception or an unhandled rejection', () => {
     expect(cspViolations).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });

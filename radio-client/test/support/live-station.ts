@@ -1,11 +1,13 @@
-import { MANIFEST_KEY, OBJECT_HEADERS, STREAM_NAMES } from '@radio/protocol';
-// The daemon's own publishing parts and test server, so the player meets exactly what a station writes.
-import type { EncodedSegment } from '../../../radio-server/src/encode/segment-encoder.ts';
-import type { StationDescription } from '../../../radio-server/src/publish/manifest-builder.ts';
+import { MANIFEST_KEY, OBJECT_HEADERS } from '@radio/protocol';
+// The daemon's own segmenter, encoders, publisher and test server, so the player meets exactly what a station writes.
+import { FlacTrackEncoder } from '../../../radio-server/src/encode/flac-track-encoder.ts';
+import { OpusTrackEncoder } from '../../../radio-server/src/encode/opus-track-encoder.ts';
+import { ENCODER_POST_ROLL, type EncodedSegment, type SegmentEncoder } from '../../../radio-server/src/encode/segment-encoder.ts';
 import { Publisher } from '../../../radio-server/src/publish/publisher.ts';
 import { S3Store } from '../../../radio-server/src/publish/s3-store.ts';
 import { memoryLogger } from '../../../radio-server/src/publish/testing/memory-log.ts';
 import { startS3TestServer, type S3TestServer } from '../../../radio-server/src/publish/testing/s3-test-server.ts';
+import { Segmenter, type Segment } from '../../../radio-server/src/segment/segmenter.ts';
 import type { StationMaterial } from './station-material.ts';
 
 /** Lets pages on any loopback port read the bucket, revalidate with If-None-Match and see the ETag. */
@@ -22,33 +24,58 @@ const CORS_XML = `<CORSConfiguration>
 
 /** A second bucket on the same origin (so the page's CSP allows it) without the CORS rule. */
 const NO_CORS_BUCKET = 'no-cors';
-const BROKEN_MANIFEST = Buffer.from('{"version": 1, "station": "Loopback FM", "live": tr');
-const NOT_AUDIO = Buffer.alloc(4096, 'not audio ');
+const BROKEN_MANIFEST = Buffer.from('{"version": 2, "station": "Loopback FM", "live": tr');
+/** What a corrupted segment holds instead of its fragment. */
+const CORRUPT: Record<Corruption, Buffer> = {
+  // Text (an error page, say): not even MP4 boxes.
+  garbage: Buffer.alloc(4096, 'not audio '),
+  // Whole MP4 boxes whose content the browser's parser refuses.
+  unparsable: Buffer.concat([mp4Box('moof', Buffer.alloc(64, 'not audio ')), mp4Box('mdat', Buffer.alloc(4096))]),
+};
+
+/** The ways `corruptNextSegment` spoils a segment. */
+export type Corruption = 'garbage' | 'unparsable';
+
+function mp4Box(type: string, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(8 + payload.length);
+  header.write(type, 4, 'latin1');
+  return Buffer.concat([header, payload]);
+}
 
 /** What the station does on each tick: publish a segment, stay off air, or write a truncated manifest. */
 export type StationMode = 'live' | 'off-air' | 'broken';
 
+/** One daemon run: its publisher, segmenter and the two continuous encoders, from seq `runSeq` on. */
+interface Run {
+  publisher: Publisher;
+  segmenter: Segmenter;
+  encoders: SegmentEncoder[];
+  runSeq: number;
+  /** Absolute frame (seq * segmentFrames on the shared timeline) up to which capture has been pushed. */
+  capturedTo: number;
+}
+
 /**
- * A live station on loopback: radio-server's Publisher (window 3, keepExtra 2) and S3Store on a SigV4-checked
- * s3rver whose bucket has the CORS rule above, one segment every segmentSeconds of wall time, reusing the
- * encoded material in a loop. Off air is what a daemon's clean stop writes, and going live again is what its
- * restart does (a new Publisher that resumes after the stored manifest). Bucket `no-cors` has no CORS rule.
+ * A live station on loopback, assembled from the daemon's parts: the Segmenter, the FLAC and Opus track
+ * encoders (one per stream per run), the Publisher (window 3, keepExtra 2) and S3Store on a SigV4-checked
+ * s3rver whose bucket has the CORS rule above. Seqs follow the wall clock as the daemon's do (segment N
+ * covers [N, N + 1) segment lengths since 1970), and segment N is published when it has been captured,
+ * plus the encoders' post-roll. Off air is a daemon's clean stop, going live again its restart (a new
+ * run after the stored manifest); while the manifest is broken, captured segments are dropped (an
+ * outage), so the next one published follows a gap. Bucket `no-cors` has no CORS rule.
  */
 export class LiveStation {
   mode: StationMode = 'live';
-  /** When set, the next segment published is bytes no decoder accepts (in both streams). */
-  corruptNextSegment = false;
+  /** When set, the next segment published holds these bytes in both streams (the init stays good). */
+  corruptNextSegment: Corruption | undefined;
   readonly #server: S3TestServer;
   /** Where the store and the publishers log (kept in memory: what they say is not what these tests check). */
   readonly #log = memoryLogger().log;
   readonly #store: S3Store;
   readonly #material: StationMaterial;
-  readonly #description: StationDescription;
-  /** The running daemon's publisher; undefined while off air. */
-  #publisher: Publisher | undefined;
-  #nextSeq = 0;
-  /** Set while the manifest is broken: capture frames are lost then, so the next segment starts a new run. */
-  #framesLost = false;
+  #run: Run | undefined;
+  #newestSeq = -1;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> = Promise.resolve();
 
@@ -56,18 +83,15 @@ export class LiveStation {
     this.#server = server;
     this.#material = material;
     this.#store = new S3Store({ target: server.target, log: this.#log });
-    const { station, segmentSeconds, sampleRate, channels, streams } = material.manifest;
-    this.#description = { station, segmentSeconds, format: { sampleRate, channels, bitsPerSample: streams.hq.bitsPerSample }, opusBitrate: streams.lq.bitrate };
   }
 
-  /** Starts the server and publishes `prefill` segments at once (a station already on air). */
+  /** Starts the server and publishes the `prefill` segments before now at once (a station already on air). */
   static async start(material: StationMaterial, prefill = 3): Promise<LiveStation> {
     const server = await startS3TestServer({ bucketConfigs: [CORS_XML], extraBuckets: [NO_CORS_BUCKET] });
     const station = new LiveStation(server, material);
-    const segmentMs = material.manifest.segmentSeconds * 1000;
-    const firstStart = Date.now() - prefill * segmentMs;
-    for (let i = 0; i < prefill; i++) await station.#publishSegment(new Date(firstStart + i * segmentMs));
-    station.#schedule(Date.now() + segmentMs);
+    const current = Math.floor(Date.now() / station.#segmentMs);
+    await station.#capture(current - prefill, current - 1);
+    station.#schedule(current);
     return station;
   }
 
@@ -78,7 +102,7 @@ export class LiveStation {
 
   /** Seq of the newest segment published. */
   get newestSeq(): number {
-    return this.#nextSeq - 1;
+    return this.#newestSeq;
   }
 
   /** Stores `body` as the manifest of the bucket without a CORS rule; returns the URL a player reads it from. */
@@ -99,40 +123,70 @@ export class LiveStation {
     await this.#server.stop();
   }
 
-  #schedule(at: number): void {
+  get #segmentMs(): number {
+    return this.#material.description.segmentSeconds * 1000;
+  }
+
+  /** Runs the tick for segment `seq` once it has been captured (its end, plus the post-roll), then the next. */
+  #schedule(seq: number): void {
+    const postRollMs = (ENCODER_POST_ROLL / this.#material.format.sampleRate) * 1000;
+    const at = (seq + 1) * this.#segmentMs + postRollMs;
     this.#timer = setTimeout(() => {
-      this.#tick = this.#onTick().finally(() => {
-        if (this.#timer) this.#schedule(at + this.#material.manifest.segmentSeconds * 1000);
+      this.#tick = this.#onTick(seq).finally(() => {
+        if (this.#timer) this.#schedule(seq + 1);
       });
     }, at - Date.now());
   }
 
-  async #onTick(): Promise<void> {
+  async #onTick(seq: number): Promise<void> {
     if (this.mode === 'off-air') {
       // A clean stop: the last segments stay listed under `live: false`.
-      await this.#publisher?.finish();
-      this.#publisher = undefined;
+      await this.#run?.publisher.finish();
+      this.#run = undefined;
       return;
     }
-    if (this.mode === 'broken') {
-      this.#framesLost = true;
-      return this.#store.put(MANIFEST_KEY, BROKEN_MANIFEST, OBJECT_HEADERS.manifest);
-    }
-    await this.#publishSegment(new Date());
+    await this.#capture(seq, seq);
+    if (this.mode === 'broken') await this.#store.put(MANIFEST_KEY, BROKEN_MANIFEST, OBJECT_HEADERS.manifest);
   }
 
-  async #publishSegment(startedAt: Date): Promise<void> {
-    if (!this.#publisher) {
-      // A daemon (re)start: seqs continue after the stored manifest, and its first segment is a discontinuity.
-      this.#publisher = new Publisher({ store: this.#store, station: this.#description, window: 3, keepExtra: 2, log: this.#log });
-      this.#nextSeq = await this.#publisher.resume(this.#nextSeq);
+  /** Captures up to the end of segment `last` (and its post-roll); publishes what that completes, from `first` on when a run starts. */
+  async #capture(first: number, last: number): Promise<void> {
+    const run = this.#run ?? (this.#run = await this.#startRun(first));
+    const { segmentFrames } = this.#material;
+    const target = (last + 1) * segmentFrames + ENCODER_POST_ROLL;
+    if (target <= run.capturedTo) return;
+    const segments = run.segmenter.push(this.#material.pcm(run.capturedTo, target - run.capturedTo));
+    run.capturedTo = target;
+    for (const segment of segments) {
+      // An outage: the segment is lost before encoding, and the next one published follows a gap.
+      if (this.mode !== 'broken') await this.#publish(run, segment);
+      run.segmenter.recycle(segment);
     }
-    const seq = this.#nextSeq;
-    const segment = this.#material.segments[seq % this.#material.segments.length]!;
-    const encoded: EncodedSegment[] = STREAM_NAMES.map((stream) => ({ stream, seq, samples: segment.samples, bytes: this.corruptNextSegment ? NOT_AUDIO : segment[stream] }));
-    this.corruptNextSegment = false;
-    await this.#publisher.publish({ seq, samples: segment.samples, startedAt, discontinuity: this.#framesLost }, encoded);
-    this.#framesLost = false;
-    this.#nextSeq = seq + 1;
+  }
+
+  /** A daemon (re)start: seqs continue after the stored manifest (and at least `floorSeq`), its first segment is a discontinuity. */
+  async #startRun(floorSeq: number): Promise<Run> {
+    const { description, format, segmentFrames } = this.#material;
+    const publisher = new Publisher({ store: this.#store, station: description, window: 3, keepExtra: 2, log: this.#log });
+    const runSeq = await publisher.resume(floorSeq);
+    return {
+      publisher,
+      runSeq,
+      segmenter: new Segmenter({ format, segmentFrames, postRollFrames: ENCODER_POST_ROLL, firstSeq: runSeq }),
+      encoders: [
+        new FlacTrackEncoder({ format, compressionLevel: 5, segmentFrames, runSeq }),
+        new OpusTrackEncoder({ format, bitrate: description.opusBitrate, segmentFrames, runSeq }),
+      ],
+      capturedTo: runSeq * segmentFrames,
+    };
+  }
+
+  async #publish(run: Run, segment: Segment): Promise<void> {
+    const encoded: EncodedSegment[] = await Promise.all(run.encoders.map((encoder) => encoder.encode(segment)));
+    if (this.corruptNextSegment) for (const e of encoded) e.bytes = CORRUPT[this.corruptNextSegment];
+    this.corruptNextSegment = undefined;
+    const startedAt = new Date(segment.seq * this.#segmentMs);
+    await run.publisher.publish({ seq: segment.seq, run: run.runSeq, samples: segment.frames, startedAt, discontinuity: segment.discontinuity }, encoded);
+    this.#newestSeq = segment.seq;
   }
 }

@@ -1,41 +1,39 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { parseManifestText, type Manifest, type StreamName } from '@radio/protocol';
+import type { PcmFormat, PcmSamples } from '../../../radio-server/src/segment/pcm.ts';
+import type { StationDescription } from '../../../radio-server/src/publish/manifest-builder.ts';
 
-const run = promisify(execFile);
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Segments made by `radio-server encode`, ready to be published again and again under new seqs. */
+/** What the test station captures: a stereo 48 kHz 16-bit tone, as the daemon's capture would hand it over. */
 export interface StationMaterial {
-  manifest: Manifest;
-  segments: Array<Record<StreamName, Buffer> & { samples: number }>;
+  description: StationDescription;
+  format: PcmFormat;
+  /** Frames in a full segment. */
+  segmentFrames: number;
+  /** Interleaved PCM of frames [startFrame, startFrame + frames) of the endless signal (a pure function of the frame index). */
+  pcm(startFrame: number, frames: number): PcmSamples;
 }
 
+/** The tone's frequency and peak: 997 Hz at -18 dBFS (RMS about 0.088, -21 dBFS), a prime frequency that no segment length divides. */
+export const TONE_HZ = 997;
+export const TONE_PEAK = 0.125;
+
 /**
- * A stereo 48 kHz tone cut into segments by the real encoder. 997 Hz fills 2 s and 10 s segments
- * with whole cycles, so reusing segments in a loop keeps the tone continuous.
+ * A live station's input: a continuous tone cut into `segmentSeconds` segments. Its phase depends only
+ * on the absolute frame, so every run and every gap joins the same sine: a skip or a repeat by the
+ * player shows as a phase jump.
  */
-export async function encodeTone(dir: string, segmentSeconds: number, segmentCount: number): Promise<StationMaterial> {
-  const wav = join(dir, 'tone.wav');
-  const out = join(dir, 'encoded');
-  const seconds = segmentSeconds * segmentCount;
-  await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=997:sample_rate=48000:duration=${seconds}`, '-ac', '2', '-c:a', 'pcm_s16le', wav]);
-  const cli = join(repo, 'radio-server', 'dist', 'cli', 'main.js');
-  await run(process.execPath, [cli, 'encode', wav, '--out', out, '--segment-seconds', String(segmentSeconds), '--station', 'Loopback FM']).catch((error: Error) => {
-    throw new Error(`radio-server encode failed (has \`npm run build\` run?): ${error.message}`);
-  });
-  const parsed = parseManifestText(await readFile(join(out, 'manifest.json'), 'utf8'));
-  if (!parsed.ok) throw new Error(parsed.error);
-  const { manifest } = parsed;
-  const segments = await Promise.all(
-    manifest.streams.hq.segments.map(async (hq, i) => ({
-      hq: await readFile(join(out, hq.uri)),
-      lq: await readFile(join(out, manifest.streams.lq.segments[i]!.uri)),
-      samples: hq.samples,
-    })),
-  );
-  return { manifest, segments };
+export function toneMaterial(segmentSeconds: number, station = 'Loopback FM'): StationMaterial {
+  const format: PcmFormat = { sampleRate: 48000, channels: 2, bitsPerSample: 16 };
+  const amplitude = TONE_PEAK * 32767;
+  return {
+    description: { station, segmentSeconds, format, opusBitrate: 128000 },
+    format,
+    segmentFrames: segmentSeconds * format.sampleRate,
+    pcm(startFrame, frames) {
+      const samples = new Int32Array(frames * format.channels);
+      for (let i = 0; i < frames; i++) {
+        const value = Math.round(amplitude * Math.sin((2 * Math.PI * TONE_HZ * (startFrame + i)) / format.sampleRate));
+        samples[2 * i] = samples[2 * i + 1] = value;
+      }
+      return samples;
+    },
+  };
 }

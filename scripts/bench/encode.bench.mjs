@@ -1,8 +1,9 @@
-// Encode benchmark (issue 2): CPU seconds of `radio-server encode` against the native CLIs `flac -5` and
-// `opusenc --bitrate 128` on the same generated input, run side by side. Target: ours <= 1.25x the two
-// CLIs together.
+// Encode benchmark (issues 2 and 8): CPU seconds of `radio-server encode` against the native CLIs
+// `flac -5` and `opusenc --bitrate 128` on the same generated input, run side by side. Target: ours <=
+// 1.0x the two CLIs together. And the HQ stream's size (4000-frame FLAC blocks in fMP4) against
+// `flac -5` (4096-frame blocks) on the same audio: within 1 %.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { measure } from './cpu.mjs';
@@ -37,4 +38,9 @@ row('flac -5', flac);
 row('opusenc --bitrate 128', opus);
 console.log(`ratio: radio-server / (flac + opusenc) = ${(ours.cpu / anchors).toFixed(2)}x CPU (target <= 1.25x), ${(ours.wall / (flac.wall + opus.wall)).toFixed(2)}x wall`);
 console.log(`speed: ${(MINUTES * 60 / ours.wall).toFixed(0)}x real time`);
+const hqDir = join(dir, 'out', 'hq');
+const hqBytes = readdirSync(hqDir).filter((f) => f.endsWith('.m4s') || f.startsWith('init-')).reduce((n, f) => n + statSync(join(hqDir, f)).size, 0);
+const flacBytes = statSync(join(dir, 'anchor.flac')).size;
+const per10s = (bytes) => ((bytes / (MINUTES * 60)) * 10 / 1e6).toFixed(3);
+console.log(`HQ size: ${per10s(hqBytes)} MB per 10 s (init + fragments) vs flac -5 ${per10s(flacBytes)} MB: ${(100 * (hqBytes / flacBytes - 1)).toFixed(2)} % (target within 1 %)`);
 rmSync(dir, { recursive: true, force: true });

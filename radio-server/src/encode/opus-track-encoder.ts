@@ -1,45 +1,16 @@
-import opus from '@discordjs/opus';
-import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
+import { OpusEncoder } from './libopus.js';
+import type { PcmSamples } from '../segment/pcm.js';
 import type { Segment } from '../segment/segmenter.js';
-import { initSegment, mediaFragment, type CodedSample } from './cmaf.js';
-import { ENCODER_POST_ROLL, type EncodedSegment, type SegmentEncoder } from './segment-encoder.js';
+import { mediaFragment, type CodedSample } from './cmaf.js';
+import { OPUS_FRAME, OPUS_LOOKAHEAD, opusInit, PRIMING_SILENCE, type OpusTrackOptions } from './opus-init.js';
+import type { EncodedSegment, SegmentEncoder } from './segment-encoder.js';
 import { trackTimeline, type TrackTimeline } from './track-timeline.js';
-
-/** 20 ms at 48 kHz: the frame size the protocol's LQ stream uses. */
-export const OPUS_FRAME = 960;
-/** libopus's algorithmic delay at 48 kHz in the audio application (2.5 ms + 4 ms). */
-export const OPUS_LOOKAHEAD = ENCODER_POST_ROLL;
-/**
- * Silence fed before the run's first sample, so that with the encoder's delay the first packet is pure
- * priming and every later packet decodes to exactly one frame of the input: packet k of a run presents
- * input frames [(k-1)*960, k*960), and a segment of whole 20 ms frames is whole packets.
- */
-const PRIMING_SILENCE = OPUS_FRAME - OPUS_LOOKAHEAD;
 
 /** About 40 ms of encoding work between yields to the event loop. */
 const YIELD_EVERY_PACKETS = 50;
 const OPUS_SET_COMPLEXITY = 4010;
 const OPUS_SET_VBR = 4006;
 
-export interface OpusTrackOptions {
-  format: PcmFormat;
-  bitrate: number;
-  /** Frames in a full segment (a whole number of 20 ms frames). */
-  segmentFrames: number;
-  /** Seq of the run's first segment (its init's place on the timeline). */
-  runSeq: number;
-  /** Frames the presentation holds, when known before the init is needed (a finished file); else open-ended. */
-  totalFrames?: number;
-}
-
-/** The LQ stream's init segment for a run: the same bytes the encoder's fragments are made for. */
-export function opusInit(options: OpusTrackOptions): Buffer {
-  return initSegment({
-    entry: { codec: 'opus', channels: options.format.channels, sampleRate: 48000, preSkip: OPUS_FRAME },
-    presentationStart: options.runSeq * options.segmentFrames,
-    presentationDuration: options.totalFrames,
-  });
-}
 
 /**
  * LQ: one libopus encoder for the whole run, cut into CMAF fragments at segment boundaries. Its delay is
@@ -52,7 +23,7 @@ export class OpusTrackEncoder implements SegmentEncoder {
   readonly init: Buffer;
   private readonly shift: number;
   private readonly timeline: TrackTimeline;
-  private encoder: opus.OpusEncoder | undefined;
+  private encoder: OpusEncoder | undefined;
   /** 16-bit input waiting for a whole frame. */
   private readonly pending: Int16Array;
   private pendingFrames = 0;
@@ -89,7 +60,7 @@ export class OpusTrackEncoder implements SegmentEncoder {
 
   private restart(): void {
     const { format, bitrate } = this.options;
-    const encoder = new opus.OpusEncoder(48000, format.channels);
+    const encoder = new OpusEncoder(48000, format.channels);
     encoder.setBitrate(bitrate);
     encoder.applyEncoderCTL(OPUS_SET_VBR, 1);
     encoder.applyEncoderCTL(OPUS_SET_COMPLEXITY, 10);

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { OpusTrackEncoder, type OpusTrackOptions } from './opus-track-encoder.js';
+import type { OpusTrackOptions } from './opus-init.js';
+import { OpusTrackEncoder } from './opus-track-encoder.js';
 import type { Segment } from '../segment/segmenter.js';
 
 /** What the worker sends back for each segment: the fragment (the init is the same for the run). */

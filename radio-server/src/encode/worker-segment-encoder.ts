@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Segment } from '../segment/segmenter.js';
 import type { OpusWorkerResult } from './opus-worker.js';
-import { opusInit, type OpusTrackOptions } from './opus-track-encoder.js';
+import { opusInit, type OpusTrackOptions } from './opus-init.js';
 import type { EncodedSegment, SegmentEncoder } from './segment-encoder.js';
 
 /**

@@ -1,70 +1,85 @@
-// Daemon benchmark (issue 3): CPU and RSS of `radio-server run` playing a file source at --speed 10 into
-// s3rver on loopback for a few minutes. Targets: under 3 % of one core per real-time minute of audio
-// (CPU seconds / audio seconds), RSS flat and under 150 MB. The native anchor, run on the same input side
-// by side: what the CLIs `flac -5` (twice: HQ segments and the archive) and `opusenc --bitrate 128` spend
-// on the encoding work alone.
+// Daemon benchmark (issues 3 and 8): CPU and RSS of `radio-server run` at real time (a looped file
+// source at --speed 1, publishing to s3rver on loopback, the archive recording), measured side by side
+// with its anchor in the same run: Liquidsoap 2.1 encoding the same input, in real time, to Opus 128k and
+// FLAC files. Targets: at most Liquidsoap's CPU (ratio <= 1.0), RSS <= 100 MB and flat.
+// BENCH_DAEMON_MINUTES (default 3) sets how long both run.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import { measure } from './cpu.mjs';
 
-const WALL_MINUTES = Number(process.env.BENCH_DAEMON_MINUTES ?? 2);
-const SPEED = 10;
+const WALL_MINUTES = Number(process.env.BENCH_DAEMON_MINUTES ?? 3);
+const WARM_UP_MS = 15_000;
+const SAMPLE_MS = 5000;
 const dir = mkdtempSync(join(tmpdir(), 'radio-bench-daemon-'));
 const input = join(dir, 'programme.wav');
 const cli = new URL('../../radio-server/dist/cli/main.js', import.meta.url).pathname;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
+try {
+  execFileSync('liquidsoap', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.log('liquidsoap is not installed (the anchor of this benchmark): sudo apt-get install -y liquidsoap');
+  process.exit(1);
+}
+
 execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=f=220:d=60,vibrato=f=5', '-f', 'lavfi', '-i', 'anoisesrc=d=60:c=pink:a=0.1',
   '-filter_complex', '[0][1]amix=inputs=2,aformat=channel_layouts=stereo', '-ar', '48000', '-c:a', 'pcm_s24le', '-y', input]);
 
+// The anchor: the same work in Liquidsoap, the field's usual tool (decode once, encode to both formats).
+const script = join(dir, 'anchor.liq');
+writeFileSync(script, `
+settings.init.allow_root.set(true)
+settings.log.stdout.set(false)
+settings.log.file.set(false)
+settings.frame.audio.samplerate.set(48000)
+s = mksafe(single(${JSON.stringify(input)}))
+output.file(%flac(samplerate=48000, channels=2, compression=5, bits_per_sample=24), ${JSON.stringify(join(dir, 'anchor.flac'))}, s)
+output.file(%opus(samplerate=48000, channels=2, bitrate=128, vbr="unconstrained", complexity=10, frame_size=20.), ${JSON.stringify(join(dir, 'anchor.opus'))}, s)
+`);
+
 const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3'), configureBuckets: [{ name: 'radio', configs: [] }] });
 const { port } = await s3.run();
-const daemon = spawn(process.execPath, [cli, 'run', '--source', `file:${input}`, '--loop', '--speed', String(SPEED)], {
-  env: { ...process.env, R2_ENDPOINT: `http://127.0.0.1:${port}`, R2_BUCKET: 'radio', R2_ACCESS_KEY: 'S3RVER', R2_SECRET_KEY: 'S3RVER' },
+const daemon = spawn(process.execPath, [cli, 'run', '--source', `file:${input}`, '--loop', '--speed', '1'], {
+  env: { ...process.env, R2_ENDPOINT: `http://127.0.0.1:${port}`, R2_BUCKET: 'radio', R2_ACCESS_KEY: 'S3RVER', R2_SECRET_KEY: 'S3RVER', METRICS_PORT: '0', RECORDINGS_DIR: join(dir, 'recordings') },
   stdio: ['ignore', 'ignore', 'ignore'],
 });
+const liquidsoap = spawn('liquidsoap', [script], { stdio: ['ignore', 'ignore', 'ignore'] });
 
-function sample() {
-  const stat = readFileSync(`/proc/${daemon.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const cpu = (Number(stat[11]) + Number(stat[12])) / TICKS; // utime + stime
-  const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${daemon.pid}/status`, 'utf8'))[1]) / 1024;
+/** CPU seconds (user + system) and RSS of a process, from /proc. */
+function sample(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const cpu = (Number(stat[11]) + Number(stat[12])) / TICKS;
+  const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
   return { t: performance.now() / 1000, cpu, rssMb };
 }
 
-const samples = [];
+await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS)); // start-up is not the steady state
+const samples = { daemon: [sample(daemon.pid)], liquidsoap: [sample(liquidsoap.pid)] };
 const end = performance.now() + WALL_MINUTES * 60_000;
-await new Promise((resolve) => setTimeout(resolve, 5000)); // start-up is not the steady state
-const first = sample();
 while (performance.now() < end) {
-  await new Promise((resolve) => setTimeout(resolve, 5000));
-  samples.push(sample());
+  await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+  samples.daemon.push(sample(daemon.pid));
+  samples.liquidsoap.push(sample(liquidsoap.pid));
 }
-const last = samples.at(-1);
 daemon.kill('SIGTERM');
-await new Promise((resolve) => daemon.once('exit', resolve));
+liquidsoap.kill('SIGTERM');
+await Promise.all([new Promise((resolve) => daemon.once('exit', resolve)), new Promise((resolve) => liquidsoap.once('exit', resolve))]);
 await s3.close();
-
-const INPUT_SECONDS = 60;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const anchorRuns = [];
-for (let round = 0; round < 3; round++) {
-  const flac = measure('flac', ['-5', '-f', '--silent', '-o', join(dir, 'anchor.flac'), input]).cpu;
-  const opus = measure('opusenc', ['--quiet', '--bitrate', '128', input, join(dir, 'anchor.opus')]).cpu;
-  anchorRuns.push(2 * flac + opus);
-}
-const anchorPercent = (100 * median(anchorRuns)) / INPUT_SECONDS;
 rmSync(dir, { recursive: true, force: true });
 
-const audioSeconds = (last.t - first.t) * SPEED;
-const cpuSeconds = last.cpu - first.cpu;
-const rss = samples.map((s) => s.rssMb);
-const half = Math.floor(rss.length / 2);
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-console.log(`radio-server run --source file --speed ${SPEED}: ${(audioSeconds / 60).toFixed(1)} min of audio in ${((last.t - first.t) / 60).toFixed(1)} min`);
-const daemonPercent = (100 * cpuSeconds) / audioSeconds;
-console.log(`cpu: ${cpuSeconds.toFixed(1)} s for ${audioSeconds.toFixed(0)} s of audio = ${daemonPercent.toFixed(2)} % of one core in real time (target < 3 %)`);
-console.log(`anchor: flac -5 (x2) + opusenc --bitrate 128 = ${anchorPercent.toFixed(2)} % of one core in real time; ratio radio-server / anchor = ${(daemonPercent / anchorPercent).toFixed(2)}x`);
-console.log(`rss: min ${Math.min(...rss).toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB, first half mean ${mean(rss.slice(0, half)).toFixed(0)} MB, second half mean ${mean(rss.slice(half)).toFixed(0)} MB (target flat, < 150 MB)`);
+function report(name, xs) {
+  const first = xs[0];
+  const last = xs.at(-1);
+  const percent = (100 * (last.cpu - first.cpu)) / (last.t - first.t);
+  const rss = xs.map((s) => s.rssMb);
+  const half = Math.floor(rss.length / 2);
+  console.log(`${name.padEnd(44)} cpu ${percent.toFixed(2).padStart(5)} % of one core   rss min ${Math.min(...rss).toFixed(0)} / max ${Math.max(...rss).toFixed(0)} MB, halves ${mean(rss.slice(0, half)).toFixed(0)} -> ${mean(rss.slice(half)).toFixed(0)} MB`);
+  return percent;
+}
+console.log(`both at real time for ${WALL_MINUTES} min after a ${WARM_UP_MS / 1000} s warm-up, side by side on the same input`);
+const ours = report('radio-server run (HQ + LQ + archive, S3 PUTs)', samples.daemon);
+const anchor = report('liquidsoap 2.1 (FLAC + Opus 128k files)', samples.liquidsoap);
+console.log(`ratio radio-server / liquidsoap = ${(ours / anchor).toFixed(2)}x CPU (target <= 1.0), daemon RSS target <= 100 MB, flat`);

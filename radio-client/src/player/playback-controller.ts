@@ -3,11 +3,12 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { chooseStream, hqBitrate, ThroughputEstimator, type Quality } from './abr.ts';
 import { createAudioOutput, type AudioOutput } from './audio-output.ts';
 import type { PlayerEventMap, PlayerEvents, PlayerState } from './events.ts';
-import { bufferedAhead, joinLatency, joinPoint, liveEdge, nextSegment, positionAfterGap, segmentSpan, spans, type MediaSpan, type NextSegment } from './live-edge.ts';
+import { bufferedAhead, joinLatency, joinPoint, liveEdge, nextSegment, segmentSpan, spans, type NextSegment } from './live-edge.ts';
 import { MANIFEST_POLL_POLICY } from './manifest-poll-controller.ts';
 import { MediaAppendError, MediaBuffer } from './media-buffer.ts';
 import { mseEngine, type MseEngine } from './media-support.ts';
 import { cmafProblem } from './mp4-boxes.ts';
+import { PlayheadWatch } from './playhead-watch.ts';
 import { problem, type PlayerProblem } from './player-problem.ts';
 import { loadSegment, SegmentLoadError, type SegmentLoadPolicy } from './segment-loader.ts';
 
@@ -18,8 +19,6 @@ function segmentLoadPolicy(segmentSeconds: number): SegmentLoadPolicy {
 
 /** How often the element's progress is checked (stalls, gaps to jump, segments played). */
 const TICK_MS = 250;
-/** `playing` only while currentTime moved within this long. */
-const STALL_AFTER_MS = 750;
 /** After the element's own HLS player failed, it is started again no sooner than this. */
 const HLS_RETRY_MS = 10_000;
 /** Played media kept behind the playhead; older is removed from the buffer. */
@@ -53,14 +52,9 @@ interface Session {
   seekPending: boolean;
   /** Inits of the runs, by URL: fetched once per session. */
   inits: Map<string, Promise<ArrayBuffer>>;
-  /** Spans of appended segments not yet played through. */
-  unplayed: MediaSpan[];
+  playhead: PlayheadWatch;
   output: AudioOutput | undefined;
   timer: ReturnType<typeof setInterval>;
-  lastTime: number;
-  lastAdvanceAt: number;
-  advancing: boolean;
-  playedAny: boolean;
   /** Native HLS: not before this (performance.now()) is the element's player started again after it failed. */
   hlsRetryAt: number;
 }
@@ -146,7 +140,7 @@ export class PlaybackController implements ReactiveController {
     const buffered = session ? (session.engine ? (session.opened?.buffered ?? []) : spans(session.audio.buffered)) : [];
     return {
       ...this.#counters,
-      bufferedSeconds: session?.playedAny ? bufferedAhead(buffered, position) : 0,
+      bufferedSeconds: session?.playhead.playedAny ? bufferedAhead(buffered, position) : 0,
       latencySeconds: this.#latencySeconds(),
       bytesLoaded: this.#bytesLoaded,
     };
@@ -164,8 +158,8 @@ export class PlaybackController implements ReactiveController {
     audio.muted = this.#muted;
     const engine = mseEngine();
     const session: Session = {
-      audio, engine, abort: new AbortController(), buffer: undefined, opened: undefined, seekPending: true, inits: new Map(), unplayed: [],
-      output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), lastTime: 0, lastAdvanceAt: 0, advancing: false, playedAny: false, hlsRetryAt: 0,
+      audio, engine, abort: new AbortController(), buffer: undefined, opened: undefined, seekPending: true, inits: new Map(),
+      playhead: new PlayheadWatch(), output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), hlsRetryAt: 0,
     };
     this.#session = session;
     for (const type of ['waiting', 'playing', 'seeked', 'timeupdate'] as const) audio.addEventListener(type, () => this.#tick(session));
@@ -250,15 +244,13 @@ export class PlaybackController implements ReactiveController {
     const url = URL.createObjectURL(source);
     session.opened = undefined;
     session.seekPending = true;
-    session.unplayed = [];
     const opening: Promise<MediaBuffer> = MediaBuffer.open(source, () => (session.audio.src = url), session.abort.signal).then((buffer) => {
       URL.revokeObjectURL(url);
       if (session.buffer === opening) session.opened = buffer;
       return buffer;
     });
     session.buffer = opening;
-    // A new source starts at 0: that is no progress of playback.
-    session.lastTime = session.audio.currentTime;
+    session.playhead.moved(session.audio.currentTime, true);
     // A stop before it opened must not leave a rejection unhandled.
     opening.catch(() => undefined);
   }
@@ -347,7 +339,7 @@ export class PlaybackController implements ReactiveController {
       signal.throwIfAborted();
       if (boundary === 'gap') this.#counters.gaps++;
       if (boundary === 'discontinuity') this.#counters.discontinuities++;
-      session.unplayed.push(span);
+      session.playhead.appended(span);
       if (session.seekPending) {
         session.seekPending = false;
         this.#seek(session, joinAt ?? span.start);
@@ -382,34 +374,16 @@ export class PlaybackController implements ReactiveController {
   #seek(session: Session, position: number): void {
     session.audio.currentTime = position;
     // A seek is not progress: `playing` waits for the element to move on from there.
-    session.lastTime = session.audio.currentTime;
+    session.playhead.moved(session.audio.currentTime);
   }
 
   /** Follows the element: progress (the state), stalls (underruns), gaps to jump, segments played through. */
   #tick(session: Session): void {
     if (session !== this.#session) return;
-    const { audio } = session;
-    const now = performance.now();
-    const time = audio.currentTime;
-    const wasAdvancing = session.advancing;
-    if (time !== session.lastTime && !audio.paused && !audio.seeking) {
-      session.lastAdvanceAt = now;
-      session.advancing = session.playedAny = true;
-    } else if (now - session.lastAdvanceAt > STALL_AFTER_MS) {
-      session.advancing = false;
-    }
-    session.lastTime = time;
-    const stalled = audio.readyState < HTMLMediaElement.HAVE_FUTURE_DATA || (session.playedAny && !session.advancing);
-    if (session.opened && !audio.seeking && stalled) {
-      // Dropped segments and new runs leave gaps in the timeline, which the element does not cross.
-      const jump = positionAfterGap(session.opened.buffered, time);
-      if (jump !== undefined && !session.seekPending) this.#seek(session, jump);
-      else if (wasAdvancing && !session.advancing && !this.#stationProblem) this.#counters.underruns++;
-    }
-    while (session.unplayed[0] && session.unplayed[0].end <= audio.currentTime + 0.001) {
-      session.unplayed.shift();
-      this.#counters.segmentsPlayed++;
-    }
+    const report = session.playhead.check(session.audio, session.opened?.buffered ?? [], performance.now(), !session.seekPending);
+    if (report.jumpTo !== undefined) this.#seek(session, report.jumpTo);
+    if (report.stalled && !this.#stationProblem) this.#counters.underruns++;
+    this.#counters.segmentsPlayed += report.played;
     this.#updateState();
   }
 
@@ -421,8 +395,8 @@ export class PlaybackController implements ReactiveController {
     const current = this.#stationProblem ?? this.#segmentProblem;
     if (!session) this.#state = 'idle';
     else if (current) this.#state = current.offline ? 'offline' : 'error';
-    else this.#state = session.advancing ? 'playing' : 'loading';
-    this.#buffering = this.#state === 'loading' && session !== undefined && session.playedAny;
+    else this.#state = session.playhead.advancing ? 'playing' : 'loading';
+    this.#buffering = this.#state === 'loading' && session !== undefined && session.playhead.playedAny;
     if (this.#state !== previous || this.#buffering !== wasBuffering || this.problem?.message !== previousProblem?.message) {
       this.#events.emit('state', { state: this.#state, problem: this.problem, buffering: this.#buffering });
     }
@@ -431,7 +405,7 @@ export class PlaybackController implements ReactiveController {
   /** How far the sample playing now is behind the newest one published, on the media timeline. */
   #latencySeconds(): number {
     const session = this.#session;
-    if (!session?.playedAny) return 0;
+    if (!session?.playhead.playedAny) return 0;
     const { audio } = session;
     // Native HLS: the element's live edge is the end of what it can seek to.
     const edge = session.engine ? this.#manifest && liveEdge(this.#manifest) : audio.seekable.length ? audio.seekable.end(audio.seekable.length - 1) : undefined;

@@ -64,7 +64,9 @@ async function benchPlayToAudio(dir) {
   const manifest = JSON.parse(await readFile(join(out, MANIFEST_KEY), 'utf8'));
   const put = (key, body, headers) => s3.send(new PutObjectCommand({ Bucket: 'radio', Key: key, Body: body, ContentType: headers.contentType, CacheControl: headers.cacheControl }));
   for (const stream of ['hq', 'lq']) {
-    for (const segment of manifest.streams[stream].segments) await put(segment.uri, await readFile(join(out, segment.uri)), OBJECT_HEADERS[stream]);
+    const segments = manifest.streams[stream].segments;
+    for (const init of new Set(segments.map((segment) => segment.init))) await put(init, await readFile(join(out, init)), OBJECT_HEADERS.init);
+    for (const segment of segments) await put(segment.uri, await readFile(join(out, segment.uri)), OBJECT_HEADERS.segment);
   }
   await put(MANIFEST_KEY, JSON.stringify({ ...manifest, live: true, updatedAt: new Date().toISOString() }), OBJECT_HEADERS.manifest);
 

@@ -287,6 +287,32 @@ describe('<radio-player> in Chromium, against a live station in s3rver on loopba
     expect(await page.locator('#nocors').getByRole('status').textContent()).toMatch(/^The station's storage does not allow this site \(CORS\)/);
   });
 
+  it('uses ManagedMediaSource where the browser has it (here MediaSource under that name), with remote playback off', async () => {
+    const managedPage = await browser.newPage();
+    try {
+      await managedPage.addInitScript(() => {
+        const w = window as unknown as { ManagedMediaSource: typeof MediaSource; managedSources: number };
+        w.managedSources = 0;
+        w.ManagedMediaSource = class extends MediaSource {
+          constructor() {
+            super();
+            w.managedSources++;
+          }
+        };
+      });
+      await managedPage.goto(`${app.url}/`);
+      await managedPage.getByRole('button', { name: 'Play' }).click();
+      await waitFor(managedPage, 'playing', () => document.querySelector('radio-player')!.state === 'playing');
+      expect(await managedPage.evaluate(() => (window as unknown as { managedSources: number }).managedSources)).toBe(1);
+      // Safari opens a ManagedMediaSource only for an element that cannot be played remotely.
+      expect(await managedPage.evaluate(() => (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode).mediaElement.disableRemotePlayback)).toBe(true);
+      await probeOutput(managedPage);
+      await waitForAudible(managedPage);
+    } finally {
+      await managedPage.close();
+    }
+  });
+
   it("hands the station's HLS playlist to the element where MSE plays neither codec, and tells what the element makes of it", async () => {
     const hlsPage = await browser.newPage();
     const hlsRequests: string[] = [];

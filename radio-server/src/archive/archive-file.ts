@@ -4,10 +4,10 @@ import { asFlacInput, openFlacStream, type FlacSink } from '../encode/flac-strea
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 
 /**
- * Frames per FLAC frame in recordings: libFLAC holds back at most this much. A live segment is released
- * only once the 1920 frames after it (the Opus post-roll) are captured, so with blocks shorter than that,
- * everything up to a segment's end is in the staging file (synced) before the segment is published: the
- * archive never holds less than what went out live, even after a SIGKILL. Costs ~1 % of compression.
+ * Frames per FLAC frame in recordings: libFLAC holds back at most this much (and one more). The live
+ * station releases a segment only once this many frames after it are captured, so everything up to a
+ * segment's end is in the staging file (synced) before the segment is published: the archive never holds
+ * less than what went out live, even after a SIGKILL. Costs ~1 % of compression.
  */
 export const ARCHIVE_BLOCKSIZE = 1152;
 

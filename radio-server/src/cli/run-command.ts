@@ -2,6 +2,7 @@ import { FlacTrackEncoder } from '../encode/flac-track-encoder.js';
 import { OpusTrackEncoder } from '../encode/opus-track-encoder.js';
 import { ENCODER_POST_ROLL } from '../encode/segment-encoder.js';
 import { openSource, type SourceRequest } from '../capture/open-source.js';
+import { ARCHIVE_BLOCKSIZE } from '../archive/archive-file.js';
 import { ArchiveRecorder } from '../archive/archive-recorder.js';
 import { recoverStaging } from '../archive/recover-staging.js';
 import { checkEnvFilePermissions } from '../ops/env-file-check.js';
@@ -79,7 +80,9 @@ export async function runStation(config: DaemonConfig, options: RunOptions, log:
       new FlacTrackEncoder({ format: source.format, compressionLevel: options.flacLevel, segmentFrames, runSeq: firstSeq }),
       new OpusTrackEncoder({ format: source.format, bitrate: options.opusBitrate, segmentFrames, runSeq: firstSeq }),
     ],
-    postRollFrames: ENCODER_POST_ROLL,
+    // Released once the encoders' lookahead and the archive's FLAC block after it are captured, so the
+    // recording is synced up to the segment's end before it is published (see ARCHIVE_BLOCKSIZE).
+    postRollFrames: Math.max(ENCODER_POST_ROLL, ARCHIVE_BLOCKSIZE + 1),
     publisher,
     firstSeq,
     log,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initKey, segmentKey, type Manifest, type SegmentEntry } from '@radio/protocol';
-import { bufferedAhead, joinLatency, joinPoint, liveEdge, nextSegment, positionAfterGap, segmentSpan } from './live-edge.ts';
+import { bufferedAhead, catchUpPosition, joinLatency, joinPoint, liveEdge, nextSegment, positionAfterGap, segmentSpan } from './live-edge.ts';
 
 const SEGMENT_SECONDS = 2;
 const RATE = 48000;
@@ -46,6 +46,19 @@ describe(joinPoint.name, () => {
     expect(joinPoint(manifest(segments([7, 8, 20], [20])), 4)).toEqual({ index: 2, position: 40 });
     expect(joinPoint(manifest(segments([9])), 4)).toEqual({ index: 0, position: 18 });
     expect(joinPoint(manifest([]), 4)).toBeUndefined();
+  });
+});
+
+describe(catchUpPosition.name, () => {
+  const m = manifest(segments([7, 8, 9]));
+  const buffered = [{ start: 4, end: 20 }];
+  it('moves a listener more than two segments later than the join latency back to it', () => {
+    expect(catchUpPosition(m, 11.9, 4, buffered)).toBe(16);
+  });
+  it('leaves one within that, and one whose target is not buffered', () => {
+    expect(catchUpPosition(m, 12, 4, buffered)).toBeUndefined();
+    expect(catchUpPosition(m, 5, 4, [{ start: 4, end: 14 }])).toBeUndefined();
+    expect(catchUpPosition(manifest([]), 5, 4, buffered)).toBeUndefined();
   });
 });
 

@@ -66,6 +66,20 @@ export function joinPoint(manifest: Manifest, latency: number): { index: number;
 }
 
 /**
+ * Where to move a listener who has fallen behind (stalls add up, a slow sound card drifts): when the
+ * playhead lags the live edge by more than `latency` plus `slackSegments` segments, back to `latency`
+ * behind it, if that point is buffered; undefined otherwise. (Normally the lag saw-tooths between
+ * `latency` and `latency` + one segment as new segments arrive.)
+ */
+export function catchUpPosition(manifest: Manifest, position: number, latency: number, buffered: readonly MediaSpan[], slackSegments = 2): number | undefined {
+  const edge = liveEdge(manifest);
+  if (edge === undefined) return undefined;
+  const target = edge - latency;
+  if (position >= target - slackSegments * manifest.segmentSeconds) return undefined;
+  return buffered.some((r) => r.start <= target && target < r.end) ? target : undefined;
+}
+
+/**
  * The segment after `lastSeq` (the last one appended or given up on) in `segments`, or undefined
  * when the manifest lists nothing newer. Without `lastSeq` the listener joins at `joinIndex`; one who
  * fell out of the window rejoins there too, as a gap; `skipped` says the previous segment could not

@@ -3,7 +3,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { chooseStream, hqBitrate, ThroughputEstimator, type Quality } from './abr.ts';
 import { createAudioOutput, type AudioOutput } from './audio-output.ts';
 import type { PlayerEventMap, PlayerEvents, PlayerState } from './events.ts';
-import { bufferedAhead, joinLatency, joinPoint, liveEdge, nextSegment, segmentSpan, spans, type NextSegment } from './live-edge.ts';
+import { bufferedAhead, catchUpPosition, joinLatency, joinPoint, liveEdge, nextSegment, segmentSpan, spans, type NextSegment } from './live-edge.ts';
 import { MANIFEST_POLL_POLICY } from './manifest-poll-controller.ts';
 import { MediaAppendError, MediaBuffer } from './media-buffer.ts';
 import { mseEngine, type MseEngine } from './media-support.ts';
@@ -292,7 +292,7 @@ export class PlaybackController implements ReactiveController {
         if (!session?.engine || !manifest || session.abort.signal.aborted) return;
         const types = session.engine.types;
         const stream = chooseStream(this.quality, this.#throughput.bitsPerSecond, hqBitrate(manifest), STREAM_NAMES.filter((s) => types[s]));
-        const join = joinPoint(manifest, joinLatency(manifest.segmentSeconds, pollSeconds(manifest.segmentSeconds)));
+        const join = joinPoint(manifest, latencyTarget(manifest));
         const next = nextSegment(manifest.streams[stream].segments, this.#lastSeq, join?.index ?? 0, this.#skipped);
         if (!next) return;
         await this.#appendSegment(session, manifest, stream, types[stream]!, next, next.boundary === 'start' ? join?.position : undefined);
@@ -382,6 +382,13 @@ export class PlaybackController implements ReactiveController {
     if (session !== this.#session) return;
     const report = session.playhead.check(session.audio, session.opened?.buffered ?? [], performance.now(), !session.seekPending);
     if (report.jumpTo !== undefined) this.#seek(session, report.jumpTo);
+    const behind = this.#manifest && session.opened && session.playhead.advancing && !session.seekPending;
+    const catchUp = behind ? catchUpPosition(this.#manifest!, session.audio.currentTime, latencyTarget(this.#manifest!), session.opened!.buffered) : undefined;
+    if (catchUp !== undefined) {
+      // What lies between is skipped: counted as a gap.
+      this.#seek(session, catchUp);
+      this.#counters.gaps++;
+    }
     if (report.stalled && !this.#stationProblem) this.#counters.underruns++;
     this.#counters.segmentsPlayed += report.played;
     this.#updateState();
@@ -413,8 +420,8 @@ export class PlaybackController implements ReactiveController {
   }
 }
 
-/** Seconds between manifest polls while live (what the join latency must cover). */
-function pollSeconds(segmentSeconds: number): number {
+/** How far behind the live edge the player joins (and catches up to): one segment, one manifest poll interval and a margin. */
+function latencyTarget({ segmentSeconds }: Manifest): number {
   const { liveFraction, minDelayMs } = MANIFEST_POLL_POLICY;
-  return Math.max(minDelayMs / 1000, liveFraction * segmentSeconds);
+  return joinLatency(segmentSeconds, Math.max(minDelayMs / 1000, liveFraction * segmentSeconds));
 }

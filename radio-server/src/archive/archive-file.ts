@@ -11,6 +11,9 @@ import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
  */
 export const ARCHIVE_BLOCKSIZE = 1152;
 
+/** Encoded bytes held before they are written without waiting for the next sync (about 2 s of audio). */
+const WRITE_BATCH_BYTES = 256 * 1024;
+
 /** The encoder named in each recording's ENCODER comment. */
 export const ARCHIVE_ENCODER = `radio-server archive (${flacFormat.VENDOR_STRING})`;
 
@@ -41,11 +44,15 @@ export class ArchiveFile implements FlacSink {
   framesWritten = 0;
   /** Bytes written to the file so far. */
   bytesWritten = 0;
-  /** Written since the last sync. */
-  dirty = false;
+  /** Written (or encoded and waiting to be written) since the last sync. */
+  get dirty(): boolean {
+    return this.unsynced || this.pending.length > 0;
+  }
+  private unsynced = false;
   /** Where libFLAC writes next (it seeks back at the end to complete STREAMINFO). */
   position = 0;
   private pending: PendingWrite[] = [];
+  private pendingBytes = 0;
   private encoder!: Encoder;
 
   private constructor(
@@ -70,17 +77,21 @@ export class ArchiveFile implements FlacSink {
     }
   }
 
-  /** Encodes interleaved samples (on this thread); the frames libFLAC completes are written (not yet synced). */
+  /**
+   * Encodes interleaved samples (on this thread). The frames libFLAC completes are written with the next
+   * sync, or once WRITE_BATCH_BYTES are waiting: one write a second instead of one per captured block.
+   */
   async append(samples: PcmSamples): Promise<void> {
     const frames = samples.length / this.format.channels;
     if (!this.encoder.processInterleaved(asFlacInput(samples), frames)) throw new Error(`libFLAC could not encode: ${this.encoder.getResolvedStateString()}`);
-    await this.writePending();
+    if (this.pendingBytes >= WRITE_BATCH_BYTES) await this.writePending();
   }
 
-  /** fdatasync: what was written survives a power cut. */
+  /** Writes what is waiting, then fdatasync: what was encoded survives a power cut. */
   async sync(): Promise<void> {
+    await this.writePending();
     await this.handle.datasync();
-    this.dirty = false;
+    this.unsynced = false;
   }
 
   /** Encodes the last partial frame, completes STREAMINFO (totals, MD5), syncs and closes. */
@@ -99,16 +110,18 @@ export class ArchiveFile implements FlacSink {
   /** libFLAC's output: queued, and written to the file by the next append (or finish). */
   write(bytes: Buffer, samples: number): void {
     this.pending.push({ position: this.position, bytes: Buffer.from(bytes), samples });
+    this.pendingBytes += bytes.length;
     this.position += bytes.length;
   }
 
   private async writePending(): Promise<void> {
+    this.pendingBytes = 0;
     for (const { position, bytes, samples } of coalesce(this.pending.splice(0))) {
       for (let done = 0; done < bytes.length; ) {
         const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
         done += bytesWritten;
         this.bytesWritten += bytesWritten;
-        this.dirty = true;
+        this.unsynced = true;
       }
       this.framesWritten += samples;
     }

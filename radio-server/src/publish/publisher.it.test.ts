@@ -248,8 +248,10 @@ describe(Publisher.name, () => {
             const object = await fetch(`${base}/${key}`);
             await object.arrayBuffer();
             objectsChecked++;
+            if (object.status === 200) continue;
+            // Only excusable if this listener is so slow that the station moved window + keepExtra past it.
             const now = parseManifestText(await (await fetch(`${base}/manifest.json`)).text());
-            if (object.status !== 200 && (!now.ok || Math.max(...listedSeqs(now.manifest)) - seqOf(key) < 3 + 2)) violations.push(`${key} (from ${playlistKey(stream)}): ${object.status}`);
+            if (!now.ok || Math.max(...listedSeqs(now.manifest)) - seqOf(key) < 3 + 2) violations.push(`${key} (from ${playlistKey(stream)}): ${object.status}`);
           }
         }
         for (const stream of STREAM_NAMES) {

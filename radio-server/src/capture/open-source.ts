@@ -1,4 +1,4 @@
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../shared/user-error.js';
 import type { RawSampleFormat } from './pcm-decode.js';
 import type { PcmSource } from './pcm-source.js';
 import { PortAudioSource } from './portaudio-source.js';

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type * as Naudiodon from 'naudiodon';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../shared/user-error.js';
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 import { decodePcm } from './pcm-decode.js';
 import type { PcmSource } from './pcm-source.js';

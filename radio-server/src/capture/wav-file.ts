@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../shared/user-error.js';
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 import { BYTES_PER_SAMPLE, decodePcm, KEPT_BITS, type RawSampleFormat } from './pcm-decode.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loggableConfig, parseConfig, readConfig } from './config.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../shared/user-error.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY+secret';
 /** The secret as it stands in a URL's userinfo. */

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import * as z from 'zod/mini';
 import type { S3Target } from '../publish/s3-store.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../shared/user-error.js';
 
 /** The environment variables the daemon reads (names from the operator docs). */
 export const CONFIG_VARIABLES = ['R2_ENDPOINT', 'R2_BUCKET', 'R2_ACCESS_KEY', 'R2_SECRET_KEY', 'R2_PREFIX', 'STATION_NAME', 'R2_PUBLIC_URL', 'METRICS_PORT', 'RECORDINGS_DIR', 'STAGING_DIR'] as const;

@@ -11,7 +11,7 @@ import type { PublishedSegment, StationDescription } from '../publish/manifest-b
 import type { ObjectStore } from '../publish/object-store.js';
 import { measuredBandwidth } from '../publish/playlists.js';
 import { Segmenter, type Segment } from '../segment/segmenter.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../shared/user-error.js';
 
 export interface EncodeOptions {
   out: string;

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../shared/user-error.js';
 import type { Health } from './health.js';
 import type { Logger } from './logger.js';
 import type { StationMetrics } from './metrics.js';

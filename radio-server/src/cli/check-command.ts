@@ -108,7 +108,7 @@ async function checkPublicUrl(config: DaemonConfig, origin: string, ok: Report, 
   const url = `${config.publicUrl}/${prefixedKey(config.storage.prefix, MANIFEST_KEY)}`;
   let response: Response;
   try {
-    response = await fetch(url, { headers: { origin }, signal: AbortSignal.timeout(CHECK_REQUEST_POLICY.requestTimeoutMs) });
+    response = await fetch(url, { headers: { origin }, signal: AbortSignal.timeout(CHECK_REQUEST_POLICY.attemptTimeoutMs) });
     await response.arrayBuffer();
   } catch (error) {
     fail('public', `cannot fetch ${url}: ${classifyS3Error(error).code}: check R2_PUBLIC_URL and that public access is on for the bucket`);

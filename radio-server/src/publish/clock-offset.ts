@@ -2,6 +2,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Logger } from '../ops/logger.js';
+import { deadlineSignal } from '../shared/abort.js';
 import { asStorageError, StorageError } from './s3-errors.js';
 import type { S3Target, SigningClock } from './s3-store.js';
 
@@ -38,6 +39,8 @@ export interface MeasureOptions {
   /** Offset to sign the probe with, so that it is accepted once the offset is known. */
   signingOffsetMs?: number;
   timeoutMs?: number;
+  /** Ends the probe at once (shutdown). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -62,10 +65,13 @@ export async function measureClockOffset(target: S3Target, options: MeasureOptio
   const { host: _host, ...headers } = signed.headers;
   const sentAt = now();
   let response: Response;
+  const deadline = deadlineSignal(options.signal, options.timeoutMs ?? CLOCK_OFFSET_POLICY.timeoutMs, `HEAD bucket ${target.bucket}`);
   try {
-    response = await fetch(url, { method: 'HEAD', headers, signal: AbortSignal.timeout(options.timeoutMs ?? CLOCK_OFFSET_POLICY.timeoutMs) });
+    response = await fetch(url, { method: 'HEAD', headers, signal: deadline.signal });
   } catch (error) {
     throw asStorageError(error, 'HEAD', `bucket ${target.bucket}`);
+  } finally {
+    deadline.dispose();
   }
   const receivedAt = now();
   const serverSecond = Date.parse(response.headers.get('date') ?? '');
@@ -96,6 +102,10 @@ export interface ClockOffsetOptions {
   clock: SigningClock;
   log: Logger;
   intervalMs?: number;
+  /** Each probe at most this long (default 10 s; the daemon sizes it to the segment). */
+  timeoutMs?: number;
+  /** Ends a probe in flight at once (shutdown). */
+  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -108,6 +118,7 @@ export class ClockOffset {
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<ClockOffsetMeasurement | undefined> | undefined;
   #stopped = false;
+  #measuredAt: number | undefined;
 
   constructor(options: ClockOffsetOptions) {
     this.#options = options;
@@ -116,11 +127,20 @@ export class ClockOffset {
   /** Measures now, then every `intervalMs` until {@link stop}; resolves with the first measurement. */
   async start(): Promise<ClockOffsetMeasurement | undefined> {
     const first = await this.measure();
-    if (!this.#stopped && !this.#timer) {
-      this.#timer = setInterval(() => void this.measure(), this.#options.intervalMs ?? CLOCK_OFFSET_POLICY.intervalMs);
-      this.#timer.unref();
-    }
+    this.schedule();
     return first;
+  }
+
+  /** Measures every `intervalMs` from now on, until {@link stop} (after a first {@link probe}). */
+  schedule(): void {
+    if (this.#stopped || this.#timer) return;
+    this.#timer = setInterval(() => void this.measure(), this.#options.intervalMs ?? CLOCK_OFFSET_POLICY.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Whether the offset was measured less than `intervalMs` ago (a reconnect need not measure it again). */
+  get current(): boolean {
+    return this.#measuredAt !== undefined && performance.now() - this.#measuredAt < (this.#options.intervalMs ?? CLOCK_OFFSET_POLICY.intervalMs);
   }
 
   /**
@@ -128,28 +148,22 @@ export class ClockOffset {
    * offset as it was; resolves with undefined then.
    */
   measure(): Promise<ClockOffsetMeasurement | undefined> {
-    this.#inFlight ??= this.#measureOnce().finally(() => (this.#inFlight = undefined));
-    return this.#inFlight;
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-  }
-
-  async #measureOnce(): Promise<ClockOffsetMeasurement | undefined> {
-    const { target, clock, log } = this.#options;
-    let measurement: ClockOffsetMeasurement;
-    try {
-      measurement = await measureClockOffset(target, { now: this.#options.now, signingOffsetMs: clock.clockOffsetMs });
-    } catch (error) {
+    this.#inFlight ??= this.probe().catch((error: unknown) => {
+      const { target, clock, log } = this.#options;
       const failure = asStorageError(error, 'HEAD', `bucket ${target.bucket}`);
       log.warn({ code: failure.code, kind: failure.kind }, `cannot measure the clock offset to the endpoint: ${failure.message}; keeping the offset of ${clock.clockOffsetMs} ms`);
       return undefined;
-    }
+    }).finally(() => (this.#inFlight = undefined));
+    return this.#inFlight;
+  }
+
+  /** Measures and applies the offset; a failed measurement is thrown (a StorageError) and leaves the offset as it was. */
+  async probe(): Promise<ClockOffsetMeasurement> {
+    const { target, clock, log, signal, timeoutMs } = this.#options;
+    const measurement = await measureClockOffset(target, { now: this.#options.now, signingOffsetMs: clock.clockOffsetMs, signal, timeoutMs });
     if (this.#stopped) return measurement;
     clock.clockOffsetMs = measurement.offsetMs;
+    this.#measuredAt = performance.now();
     const fields = { clockOffsetMs: measurement.offsetMs, uncertaintyMs: measurement.uncertaintyMs };
     const size = Math.abs(measurement.offsetMs);
     const words = describeClockOffset(measurement);
@@ -161,5 +175,11 @@ export class ClockOffset {
       log.info(fields, `clock offset to the endpoint: ${words}`);
     }
     return measurement;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -6,17 +6,9 @@ import type { PublishedSegment, StationDescription } from './manifest-builder.js
 import type { ObjectStore } from './object-store.js';
 import { discontinuitySequenceOf, estimatedBandwidth } from './playlists.js';
 import { asStorageError } from './s3-errors.js';
+import type { SegmentMeta } from '../shared/segment-meta.js';
 
-/** What the pipeline knows of a segment besides its encoded fragments. */
-export interface SegmentMeta {
-  seq: number;
-  /** Seq of the first segment of the daemon's run: names the init its fragments play after. */
-  run: number;
-  samples: number;
-  startedAt: Date;
-  /** Set by the segmenter (start of a run); the publisher adds gaps in seq. */
-  discontinuity: boolean;
-}
+export type { SegmentMeta };
 
 export interface PublisherOptions {
   store: ObjectStore;
@@ -37,7 +29,7 @@ const initKeys = (run: number) => STREAM_NAMES.map((stream) => initKey(stream, r
  * live.m3u8 when it changed). Per segment: both fragments in parallel, then both media playlists and the
  * manifest listing the newest `window` segments, then DELETE what fell out of window + keepExtra and the
  * inits no stored segment plays after. Calls run one after another in the order made, so `finish`
- * follows any publish still in flight.
+ * follows any publish still in flight. Each call's `signal` ends its requests at once (shutdown).
  */
 export class Publisher {
   readonly #options: PublisherOptions;
@@ -74,23 +66,23 @@ export class Publisher {
    * media sequence continues. Returns the seq to give the next segment: after the last listed one, and at
    * least `floorSeq`.
    */
-  resume(floorSeq: number): Promise<number> {
+  resume(floorSeq: number, signal?: AbortSignal): Promise<number> {
     if (this.#started) throw new Error('resume must come before the first publish');
-    return this.#enqueue(() => this.#resume(floorSeq));
+    return this.#enqueue(() => this.#resume(floorSeq, signal));
   }
 
   /**
    * Publishes one segment; throws a StorageError (and lists nothing of it) when one of its objects cannot
    * be stored. Publishing the same segment again after a failure retries what is left to do.
    */
-  publish(meta: SegmentMeta, encoded: readonly EncodedSegment[]): Promise<PublishedSegment> {
+  publish(meta: SegmentMeta, encoded: readonly EncodedSegment[], signal?: AbortSignal): Promise<PublishedSegment> {
     this.#started = true;
-    return this.#enqueue(() => this.#publish(meta, encoded));
+    return this.#enqueue(() => this.#publish(meta, encoded, signal));
   }
 
   /** Writes the indexes with `live: false` (the station is off air; EXT-X-ENDLIST), still listing the last segments. */
-  finish(): Promise<void> {
-    return this.#enqueue(() => this.#writeIndexes(false));
+  finish(signal?: AbortSignal): Promise<void> {
+    return this.#enqueue(() => this.#writeIndexes(false, signal));
   }
 
   /** The segments the latest indexes list (or will list), oldest first. */
@@ -104,17 +96,17 @@ export class Publisher {
     return result;
   }
 
-  async #get(key: string): Promise<string | undefined> {
-    const body = await this.#options.store.get(key).catch((error: unknown) => {
+  async #get(key: string, signal?: AbortSignal): Promise<string | undefined> {
+    const body = await this.#options.store.get(key, signal).catch((error: unknown) => {
       throw asStorageError(error, 'GET', key);
     });
     return body && Buffer.from(body).toString('utf8');
   }
 
-  async #resume(floorSeq: number): Promise<number> {
+  async #resume(floorSeq: number, signal?: AbortSignal): Promise<number> {
     const { store, log } = this.#options;
-    const text = await this.#get(MANIFEST_KEY);
-    this.#multivariant = await this.#get(MULTIVARIANT_KEY);
+    const text = await this.#get(MANIFEST_KEY, signal);
+    this.#multivariant = await this.#get(MULTIVARIANT_KEY, signal);
     if (text === undefined) return floorSeq;
     const parsed = parseManifestText(text);
     if (!parsed.ok) {
@@ -125,7 +117,7 @@ export class Publisher {
     const lastListed = old.streams.hq.segments.at(-1);
     const nextSeq = lastListed === undefined ? floorSeq : Math.max(lastListed.seq + 1, floorSeq);
     this.#nextMsn = lastListed === undefined ? 0 : lastListed.msn + 1;
-    this.#discontinuitySequence = discontinuitySequenceOf((await this.#get(playlistKey('hq'))) ?? '') ?? 0;
+    this.#discontinuitySequence = discontinuitySequenceOf((await this.#get(playlistKey('hq'), signal)) ?? '') ?? 0;
     const stored = old.streams.hq.segments.map((hq, i): PublishedSegment => ({
       seq: hq.seq,
       msn: hq.msn,
@@ -148,7 +140,7 @@ export class Publisher {
     const kept = new Set(this.#history.flatMap((s) => segmentKeys(s.seq)));
     const firstListed = this.#history[0]?.seq ?? Infinity;
     for (const stream of STREAM_NAMES) {
-      const keys = await store.list(`${stream}/`).catch((error: unknown) => {
+      const keys = await store.list(`${stream}/`, signal).catch((error: unknown) => {
         throw asStorageError(error, 'LIST', `${stream}/`);
       });
       for (const key of keys) {
@@ -175,20 +167,20 @@ export class Publisher {
     );
   }
 
-  async #putAll(objects: readonly StoredObject[]): Promise<void> {
+  async #putAll(objects: readonly StoredObject[], signal?: AbortSignal): Promise<void> {
     // Wait for all, so that no PUT is still in flight when one has failed.
-    const puts = await Promise.allSettled(objects.map((o) => this.#options.store.put(o.key, o.body, o.headers)));
+    const puts = await Promise.allSettled(objects.map((o) => this.#options.store.put(o.key, o.body, o.headers, signal)));
     const failed = puts.findIndex((p) => p.status === 'rejected');
     if (failed >= 0) throw asStorageError((puts[failed] as PromiseRejectedResult).reason, 'PUT', objects[failed]!.key);
   }
 
-  async #publish(meta: SegmentMeta, encoded: readonly EncodedSegment[]): Promise<PublishedSegment> {
+  async #publish(meta: SegmentMeta, encoded: readonly EncodedSegment[], signal?: AbortSignal): Promise<PublishedSegment> {
     const files = this.#filesOf(meta, encoded);
     const newest = this.#history.at(-1);
     if (newest?.seq === meta.seq && this.#lastSeq === meta.seq) {
       // A retry after the indexes failed: the fragments are stored, the indexes and deletions are left to do.
-      await this.#writeIndexes(true);
-      await this.#deleteExpired();
+      await this.#writeIndexes(true, signal);
+      await this.#deleteExpired(signal);
       return newest;
     }
     if (newest && meta.seq <= newest.seq) throw new RangeError(`seq ${meta.seq} is not after the newest stored seq ${newest.seq}`);
@@ -198,7 +190,7 @@ export class Publisher {
       const inits = STREAM_NAMES.map((stream) => ({ key: initKey(stream, meta.run), body: files[stream].init, headers: OBJECT_HEADERS.init }));
       const multivariant = multivariantObject(estimatedBandwidth(this.#options.station));
       const changed = multivariant.body.toString('utf8') !== this.#multivariant;
-      await this.#putAll(changed ? [...inits, multivariant] : inits);
+      await this.#putAll(changed ? [...inits, multivariant] : inits, signal);
       this.#initsWritten.add(meta.run);
       this.#storedInits.add(meta.run);
       this.#multivariant = multivariant.body.toString('utf8');
@@ -206,7 +198,7 @@ export class Publisher {
 
     // 2. Both fragments, in parallel.
     try {
-      await this.#putAll(STREAM_NAMES.map((stream) => ({ key: segmentKey(stream, meta.seq), body: files[stream].bytes, headers: OBJECT_HEADERS.segment })));
+      await this.#putAll(STREAM_NAMES.map((stream) => ({ key: segmentKey(stream, meta.seq), body: files[stream].bytes, headers: OBJECT_HEADERS.segment })), signal);
     } catch (error) {
       for (const key of segmentKeys(meta.seq)) this.#orphans.add(key);
       throw error;
@@ -227,10 +219,10 @@ export class Publisher {
     for (const key of segmentKeys(meta.seq)) this.#orphans.delete(key);
 
     // 3. The indexes. If they fail, the segment stays stored and in the history: the next ones list it.
-    await this.#writeIndexes(true);
+    await this.#writeIndexes(true, signal);
 
     // 4. What no index lists any more, beyond keepExtra.
-    await this.#deleteExpired();
+    await this.#deleteExpired(signal);
     return segment;
   }
 
@@ -245,12 +237,12 @@ export class Publisher {
     return byStream as Record<StreamName, EncodedSegment>;
   }
 
-  async #writeIndexes(live: boolean): Promise<void> {
+  async #writeIndexes(live: boolean, signal?: AbortSignal): Promise<void> {
     const now = (this.#options.now ?? (() => new Date()))();
-    await this.#putAll(indexObjects(this.#options.station, this.listed, { live, discontinuitySequence: this.#discontinuitySequence, now }));
+    await this.#putAll(indexObjects(this.#options.station, this.listed, { live, discontinuitySequence: this.#discontinuitySequence, now }), signal);
   }
 
-  async #deleteExpired(): Promise<void> {
+  async #deleteExpired(signal?: AbortSignal): Promise<void> {
     const { store, window, keepExtra, log } = this.#options;
     const expired = this.#history.slice(0, Math.max(0, this.#history.length - window - keepExtra));
     const remaining = this.#history.slice(expired.length);
@@ -261,7 +253,7 @@ export class Publisher {
     for (const seq of agedOut) this.#keptPastWindow.delete(seq);
     const unusedInits = this.#unusedInits(remaining);
     const keys = [...expired.flatMap((s) => segmentKeys(s.seq)), ...agedOut.flatMap(segmentKeys), ...this.#orphans, ...unusedInits.flatMap(initKeys)].filter((key) => !kept.has(key));
-    const results = await Promise.allSettled(keys.map((key) => store.delete(key)));
+    const results = await Promise.allSettled(keys.map((key) => store.delete(key, signal)));
     const notDeleted = new Set(keys.filter((_, i) => results[i]!.status === 'rejected'));
     if (notDeleted.size > 0) log.warn({ keys: [...notDeleted] }, `${notDeleted.size} expired objects could not be deleted; trying again after the next segment`);
     this.#history = [...expired.filter((s) => segmentKeys(s.seq).some((key) => notDeleted.has(key))), ...remaining];

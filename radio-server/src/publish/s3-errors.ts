@@ -1,3 +1,5 @@
+import { ClassifiedError } from '../shared/classified-error.js';
+
 /** What kind of storage failure an error is: decides whether it is retried and what the operator is told. */
 export type StorageErrorKind = 'clock-skew' | 'credentials' | 'missing-bucket' | 'transient' | 'other';
 
@@ -86,9 +88,8 @@ export function isRetryable(classification: StorageErrorClass): boolean {
 }
 
 /** A storage request that failed for good: one sentence naming the operation, the code and what to check. */
-export class StorageError extends Error {
-  override readonly name = 'StorageError';
-  readonly code: string;
+export class StorageError extends ClassifiedError {
+  override name = 'StorageError';
   readonly kind: StorageErrorKind;
   readonly hint: string;
 
@@ -97,8 +98,7 @@ export class StorageError extends Error {
     readonly key: string,
     classification: StorageErrorClass,
   ) {
-    super(`${operation} ${key} failed: ${classification.code}: ${classification.hint}`);
-    this.code = classification.code;
+    super(`${operation} ${key} failed: ${classification.code}: ${classification.hint}`, classification.code);
     this.kind = classification.kind;
     this.hint = classification.hint;
   }

@@ -82,7 +82,9 @@ describe(S3Store.name, () => {
     expect(error).toMatchObject({ code: 'SignatureDoesNotMatch', kind: 'credentials' });
     expect((error as Error).message).toContain('R2_SECRET_KEY');
     expect(server.events.slice(before).filter((e) => e.phase === 'received')).toHaveLength(1);
-    expect(lines.filter((l) => l.level === LEVEL.error).map((l) => l.msg)).toEqual([(error as Error).message]);
+    // The caller reports it (the station, rate-limited per cause): the store says it at debug only.
+    expect(lines.filter((l) => l.level === LEVEL.error)).toEqual([]);
+    expect(lines.filter((l) => l.level === LEVEL.debug).map((l) => l.msg)).toEqual([(error as Error).message]);
     expect(text()).not.toContain(wrongSecret);
     expect(JSON.stringify(store)).not.toContain(wrongSecret);
     expect((await fetchObject('hq/0000000043.m4s')).status).toBe(404);
@@ -102,13 +104,15 @@ describe(S3Store.name, () => {
     expect((error as Error).message).toContain('R2_BUCKET');
   });
 
-  it('retries an unreachable endpoint three times, logging each retry, then fails as transient', async () => {
+  it('retries an unreachable endpoint three times, logging the first retry of each cause, then fails as transient', async () => {
     const gone = await startS3TestServer();
     await gone.stop();
     const { store, lines } = storeFor(gone.target);
     const error = await store.put('manifest.json', Buffer.from('{}'), OBJECT_HEADERS.manifest).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ECONNREFUSED', kind: 'transient' });
-    expect(lines.filter((l) => l.level === LEVEL.warn).map((l) => l.retry)).toEqual([1, 2, 3]);
-    expect(lines.filter((l) => l.level === LEVEL.error)).toHaveLength(1);
+    // Retries are rate-limited per operation and code (a flapping endpoint must not flood the journal).
+    expect(lines.filter((l) => l.level === LEVEL.warn).map((l) => [l.retry, l.cause])).toEqual([[1, 'PUT ECONNREFUSED']]);
+    expect(lines.filter((l) => l.level === LEVEL.error)).toEqual([]);
+    expect(lines.filter((l) => l.level === LEVEL.debug).map((l) => l.code)).toEqual(['ECONNREFUSED']);
   });
 });

@@ -33,6 +33,16 @@ export interface ArchiveRecorderOptions {
   onSynced?: (progress: ArchiveProgress) => void;
 }
 
+/** The recording's state for `/healthz` and the status line. */
+export interface ArchiveHealth {
+  ok: boolean;
+  state: 'recording' | 'waiting' | 'disk-full' | 'failing' | 'hung' | 'closed';
+  detail: string;
+}
+
+/** A write or sync of the archive pending this long means its disk hangs. */
+const HUNG_AFTER_MS = 5000;
+
 /** What is safely on disk after a sync. */
 export interface ArchiveProgress {
   /** The staging file being recorded. */
@@ -62,6 +72,9 @@ interface Recording {
 interface FailureStreak {
   /** The first frame that is not in the archive. */
   fromFrame: number;
+  /** What failed: the error's code (ENOSPC, EIO) and message. */
+  code: string | undefined;
+  message: string;
   lastAttemptMs: number;
   /** A new file is being tried (blocks are queued again). */
   retrying: boolean;
@@ -95,6 +108,10 @@ export class ArchiveRecorder {
   private syncDue = false;
   private closing: Promise<void> | undefined;
   private bytesOfPastFiles = 0;
+  /** When the disk operation in progress began (monotonic ms); undefined while none is. */
+  private busySince: number | undefined;
+  /** A bounded flush still waiting for the disk, and when it began. */
+  private pendingFlush: { done: Promise<void>; since: number } | undefined;
 
   constructor(private readonly options: ArchiveRecorderOptions) {
     this.channels = options.format.channels;
@@ -147,6 +164,32 @@ export class ArchiveRecorder {
     while (this.worker) await this.worker;
   }
 
+  /**
+   * `flush`, waiting at most `ms` (the live stream must not wait on a hung disk); resolves whether it
+   * finished. While an earlier one is still pending past `ms`, resolves false at once.
+   */
+  async flushWithin(ms: number): Promise<boolean> {
+    const now = performance.now();
+    if (this.pendingFlush && now - this.pendingFlush.since >= ms) return false;
+    const pending = (this.pendingFlush ??= { done: this.flush().finally(() => (this.pendingFlush = undefined)), since: now });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms - (now - pending.since)))));
+    return Promise.race([pending.done.then(() => true), late]).finally(() => clearTimeout(timer));
+  }
+
+  /** The recording's state: recording, waiting for audio, disk full, failing (another error), hung (a write pending for 5 s). */
+  health(): ArchiveHealth {
+    const busyFor = this.busySince === undefined ? 0 : performance.now() - this.busySince;
+    if (busyFor > HUNG_AFTER_MS) return { ok: false, state: 'hung', detail: `the recordings disk has not finished a write for ${(busyFor / 1000).toFixed(1)} s (hung?): audio is left out of the archive, the live stream goes on` };
+    if (this.failure) {
+      const full = this.failure.code === 'ENOSPC';
+      return { ok: false, state: full ? 'disk-full' : 'failing', detail: full ? `the recordings disk is full (${this.options.stagingDir}): audio is left out of the archive until there is room` : `cannot write the archive: ${this.failure.message}` };
+    }
+    if (this.closing) return { ok: true, state: 'closed', detail: 'closed' };
+    if (!this.recording) return { ok: true, state: 'waiting', detail: this.timeBaseMs === undefined ? 'waiting for audio' : 'starting a recording' };
+    return { ok: true, state: 'recording', detail: `recording ${basename(this.recording.file.path)} (${((this.recording.endFrame - this.recording.startFrame) / this.rate).toFixed(0)} s)` };
+  }
+
   /** Stops recording: the current file is finished (STREAMINFO complete) and moved to recordings. Never throws. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -172,6 +215,7 @@ export class ArchiveRecorder {
   private async work(): Promise<void> {
     while (this.queue.length || this.syncDue) {
       const block = this.queue.shift();
+      this.busySince = performance.now();
       try {
         if (block) {
           this.queuedFrames -= block.samples.length / this.channels;
@@ -183,6 +227,8 @@ export class ArchiveRecorder {
         }
       } catch (error) {
         await this.fail(error, block?.startFrame);
+      } finally {
+        this.busySince = undefined;
       }
     }
   }
@@ -273,7 +319,7 @@ export class ArchiveRecorder {
   private noteFailure(error: unknown, where: string, fromFrame: number): void {
     if (!this.failure) {
       this.options.log.error({ err: error, file: where }, `archive: cannot write ${where}: ${(error as Error).message}; audio is left out of the archive until writing works again (the live stream goes on)`);
-      this.failure = { fromFrame, lastAttemptMs: 0, retrying: false };
+      this.failure = { fromFrame, lastAttemptMs: 0, retrying: false, code: (error as NodeJS.ErrnoException).code, message: (error as Error).message };
     } else {
       this.options.log.debug({ err: error }, 'archive: writing still fails');
     }

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createLogger } from '../ops/logger.js';
 import { channelPair, decibels, integerIn, positiveNumber, segmentSeconds } from './options.js';
-import { UserError } from './user-error.js';
+import { UserError } from '../shared/user-error.js';
 
 // The AWS SDK warns once per process on Node < 22 that its releases after January 2027 will need Node 22.
 // The lockfile pins a release that supports Node 20 (the station's), so the multi-line warning would only
@@ -67,6 +67,7 @@ program
   .addOption(new Option('--dead-air-dbfs <db>', 'dead air: input RMS below this level ...').default(-50).argParser(decibels))
   .addOption(new Option('--dead-air-seconds <s>', '... for this long logs a WARN (and sets radio_silence_seconds)').default(30).argParser(positiveNumber))
   .addOption(new Option('--stall-seconds <s>', 'no audio at all from the source for this long: sign off and exit 1 (systemd restarts it)').default(5).argParser(positiveNumber))
+  .option('--takeover', 'go on air even while another daemon is on air on this bucket and prefix (it stops publishing at its next segment)', false)
   .action(async (options) => {
     // The daemon runs for months: memory over peak speed. Segments are big typed arrays outside the V8
     // heap, its small objects die young, and its hot loops are few. 4 MB semi-spaces instead of 16 and

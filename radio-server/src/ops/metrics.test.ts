@@ -17,12 +17,12 @@ describe(StationMetrics.name, () => {
 
   it('exposes upload failures at 0 for every stream and known error code before the first failure', async () => {
     const lines = samples(await new StationMetrics().text(), 'radio_upload_failures_total');
-    for (const stream of ['hq', 'lq', 'manifest']) {
+    for (const stream of ['hq', 'lq', 'manifest', 'lock']) {
       for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'RequestTimeTooSkewed', 'SlowDown', 'ServiceUnavailable']) {
         expect(lines).toContain(`{stream="${stream}",code="${code}"} 0`);
       }
     }
-    expect(lines).toHaveLength(3 * KNOWN_STORAGE_ERROR_CODES.length);
+    expect(lines).toHaveLength(4 * KNOWN_STORAGE_ERROR_CODES.length);
   });
 
   it('counts a classified failure on its zero series, adding none', async () => {

@@ -4,7 +4,7 @@ import { KNOWN_STORAGE_ERROR_CODES } from '../publish/s3-errors.js';
 import type { LevelReading } from './level-meter.js';
 
 /** The objects a failed publish is counted by (see `uploadFailureLabels`). */
-const UPLOAD_FAILURE_STREAMS = [...STREAM_NAMES, 'manifest'];
+const UPLOAD_FAILURE_STREAMS = [...STREAM_NAMES, 'manifest', 'lock'];
 
 export interface StationMetricsOptions {
   /** This host's clock offset to the storage endpoint in ms (the store's signing clock), read at each scrape. */
@@ -20,7 +20,7 @@ export class StationMetrics {
   readonly segmentsUploaded = new Counter({ name: 'radio_segments_uploaded_total', help: 'Segment files stored in the bucket, by stream.', labelNames: ['stream'] as const, registers: [this.registry] });
   readonly uploadFailures = new Counter({
     name: 'radio_upload_failures_total',
-    help: 'Failed publishes, by the stream of the object that failed (hq, lq or manifest) and the S3 or network error code.',
+    help: 'Failed publishes, by the stream of the object that failed (hq, lq, manifest, or lock: the station lock read before each segment) and the S3 or network error code.',
     labelNames: ['stream', 'code'] as const,
     registers: [this.registry],
   });

@@ -3,7 +3,7 @@ import { StorageError } from '../publish/s3-errors.js';
 import { memoryLogger } from '../publish/testing/memory-log.js';
 import type { SegmentMeta } from '../publish/publisher.js';
 import { makeSignal } from '../testing/signals.js';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../shared/user-error.js';
 import { Health } from './health.js';
 import { LevelMeter } from './level-meter.js';
 import { StationMetrics } from './metrics.js';
@@ -223,7 +223,7 @@ describe(startOpsServer.name, () => {
       expect(healthy.status).toBe(200);
       expect(healthy.body.status).toBe('ok');
       expect(healthy.body.failing).toBeUndefined();
-      expect(Object.keys(healthy.body.parts)).toEqual(['capture', 'encoding', 'uploads', 'clock']);
+      expect(Object.keys(healthy.body.parts)).toEqual(['capture', 'encoding', 'uploads', 'archive', 'clock']);
       expect(healthy.body.parts.uploads).toEqual({ ok: true, detail: 'segment 1 published in 0.42 s' });
 
       // Two failures are retried quietly; the third in a row fails uploads.

@@ -5,7 +5,7 @@ import { OpusTrackEncoder } from '../encode/opus-track-encoder.js';
 import { ENCODER_POST_ROLL } from '../encode/segment-encoder.js';
 import { Station } from '../pipeline/station.js';
 import { ClockOffset } from '../publish/clock-offset.js';
-import { Publisher } from '../publish/publisher.js';
+import { StationOutlet } from '../publish/station-outlet.js';
 import { STORAGE_REQUEST_POLICY } from '../publish/request-policy.js';
 import { StorageError } from '../publish/s3-errors.js';
 import { S3Store } from '../publish/s3-store.js';
@@ -35,6 +35,7 @@ describe(uploadFailureLabels.name, () => {
     expect(uploadFailureLabels(failure('hq/0000000001.flac'))).toEqual({ stream: 'hq', code: 'SlowDown' });
     expect(uploadFailureLabels(failure('lq/0000000001.opus'))).toEqual({ stream: 'lq', code: 'SlowDown' });
     expect(uploadFailureLabels(failure('manifest.json'))).toEqual({ stream: 'manifest', code: 'SlowDown' });
+    expect(uploadFailureLabels(failure('.station-lock'))).toEqual({ stream: 'lock', code: 'SlowDown' });
     expect(uploadFailureLabels(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toEqual({ stream: 'other', code: 'ECONNREFUSED' });
   });
 });
@@ -55,13 +56,13 @@ describe(stationHooks.name, () => {
     const metrics = new StationMetrics({ clockOffsetMs });
     const health = new Health({ segmentSeconds: 1, clockOffsetMs });
     const meter = new LevelMeter(source.format, log);
-    const publisher = new Publisher({ store, station: { station: 'Test FM', segmentSeconds: 1, format: source.format, opusBitrate: 64000 }, window: 3, keepExtra: 2, log });
+    const publisher = new StationOutlet({ store, clockOffset, station: { station: 'Test FM', segmentSeconds: 1, format: source.format, opusBitrate: 64000 }, window: 3, keepExtra: 2, log });
     const station = new Station({
       source,
       segmentSeconds: 1,
-      encoders: [
-        new FlacTrackEncoder({ format: source.format, compressionLevel: 0, segmentFrames: 48000, runSeq: 1 }),
-        new OpusTrackEncoder({ format: source.format, bitrate: 64000, segmentFrames: 48000, runSeq: 1 }),
+      encoders: (runSeq) => [
+        new FlacTrackEncoder({ format: source.format, compressionLevel: 0, segmentFrames: 48000, runSeq }),
+        new OpusTrackEncoder({ format: source.format, bitrate: 64000, segmentFrames: 48000, runSeq }),
       ],
       postRollFrames: ENCODER_POST_ROLL,
       publisher,
@@ -74,7 +75,7 @@ describe(stationHooks.name, () => {
     const ops = await startOpsServer({ port: 0, metrics, health, log });
     cleanups.push(() => ops.close());
     const running = station.run();
-    cleanups.push(() => (station.stop(), running.catch(() => undefined)));
+    cleanups.push(() => (station.stop(), station.abandonUploads(), running.catch(() => undefined)));
 
     const scrape = async () => (await fetch(`${ops.url}/metrics`)).text();
     const healthz = async () => {
@@ -99,7 +100,9 @@ describe(stationHooks.name, () => {
     });
     expect(down.body.failing).toEqual(['uploads']);
     const outage = await scrape();
-    expect(sample(outage, 'radio_upload_failures_total{stream="hq",code="ECONNREFUSED"}')).toBeGreaterThanOrEqual(3);
+    // Each publish reads the station lock first (publish/station-outlet.ts): that is the request that fails.
+    const refused = ['hq', 'lq', 'manifest', 'lock'].map((stream) => sample(outage, `radio_upload_failures_total{stream="${stream}",code="ECONNREFUSED"}`) ?? 0);
+    expect(refused.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(3);
     await waitFor('segments queued during the outage', async () => (sample(await scrape(), 'radio_queue_segments') ?? 0) >= 1);
 
     // It comes back: the queue drains and /healthz is 200 again.

@@ -8,6 +8,10 @@ export interface StatusFields {
   /** Time the last segment took to publish. */
   uploadSeconds: number;
   clockOffsetMs: number;
+  /** Why the station is not publishing ('' while it is). */
+  store: string;
+  /** Why the archive is not recording ('' while it is). */
+  archive: string;
 }
 
 /** A stream the status line may draw on: stderr, when it is a terminal. */
@@ -77,8 +81,11 @@ export class StatusLine implements LogDestination {
   }
 
   #render(): string {
-    const { levels, lastSeq, uploadSeconds, clockOffsetMs } = this.#fields;
+    const { levels, lastSeq, uploadSeconds, clockOffsetMs, store, archive } = this.#fields;
     const parts: string[] = [];
+    // What needs the operator first: a wrapped line is cut at its end.
+    if (store) parts.push(store);
+    if (archive) parts.push(`ARCHIVE: ${archive}`);
     if (levels) {
       const names = levels.peakDbfs.length === 1 ? ['M'] : ['L', 'R'];
       parts.push(`${names.map((name, i) => `${name} ${level(levels.peakDbfs[i]!)}/${level(levels.rmsDbfs[i]!)}`).join('  ')} dBFS peak/rms`);

@@ -45,4 +45,15 @@ describe(BoundedQueue.name, () => {
     expect(await queue.shift()).toBe(2);
     expect(dropped).toEqual([]);
   });
+
+  it('an item that shift took is the caller\'s own: a push before the caller resumes cannot drop it too', async () => {
+    const dropped: number[] = [];
+    const queue = new BoundedQueue<number>(1, (n) => dropped.push(n));
+    queue.push(1);
+    const taken = queue.shift();
+    queue.push(2); // the queue holds 2 only: nothing to drop
+    expect(await taken).toBe(1);
+    expect(dropped).toEqual([]);
+    expect(await queue.shift()).toBe(2);
+  });
 });

@@ -3,8 +3,9 @@ import type { PcmSource } from '../capture/pcm-source.js';
 import type { EncodedSegment, SegmentEncoder } from '../encode/segment-encoder.js';
 import { LEVEL, memoryLogger } from '../publish/testing/memory-log.js';
 import { StorageError, classifyS3Error } from '../publish/s3-errors.js';
-import type { SegmentMeta } from '../publish/publisher.js';
 import type { Segment } from '../segment/segmenter.js';
+import { ClassifiedError } from '../shared/classified-error.js';
+import type { SegmentMeta } from '../shared/segment-meta.js';
 import { Station, type StationOptions } from './station.js';
 
 // The stages' neighbours are stand-ins here: the real encoders and S3 are proven in the cli/*.it tests.
@@ -33,6 +34,7 @@ function publisher() {
   return {
     stored,
     up: () => ((isUp = true), release()),
+    connect: async (floor: number) => floor,
     async publish(meta: SegmentMeta) {
       if (!isUp) throw new Error('store is down');
       stored.push(meta);
@@ -44,7 +46,7 @@ function publisher() {
 
 function station(live: boolean, blocks: number, store: ReturnType<typeof publisher>, more: Partial<StationOptions> = {}) {
   return new Station({
-    source: source(live, blocks), segmentSeconds: 1, encoders: [encoder('hq'), encoder('lq')], postRollFrames: 0,
+    source: source(live, blocks), segmentSeconds: 1, encoders: () => [encoder('hq'), encoder('lq')], postRollFrames: 0,
     publisher: store, firstSeq: 0, log: memoryLogger().log, uploadQueueSegments: 2, retryDelayMs: 1,
     // The retry wait ends when the store comes back or the wait is aborted, as the real one does.
     sleep: (_ms, signal) => new Promise<void>((resolve) => (signal.addEventListener('abort', () => resolve()), void store.upNow.then(resolve))),
@@ -120,6 +122,7 @@ describe(Station.name, () => {
     let calls = 0;
     return {
       stored,
+      connect: async (floor: number) => floor,
       async publish(meta: SegmentMeta) {
         if (calls++ < failures) throw error();
         stored.push(meta.seq);
@@ -165,5 +168,137 @@ describe(Station.name, () => {
     const [failure] = lines.filter((l) => l.level === LEVEL.error);
     expect(failure).toMatchObject({ msg: 'publishing segment 0 failed; trying again in 0.001 s', err: { type: 'TypeError', message: 'a bug' } });
     expect((failure!.err as { stack: string }).stack).toContain('TypeError: a bug');
+  });
+
+  /** Encoders that record which run they were made for and what they encoded, in order. */
+  function recordingEncoders() {
+    const runs: number[] = [];
+    const encodedSeqs: number[] = [];
+    const encoders = (runSeq: number) => {
+      runs.push(runSeq);
+      return [encoder('hq'), { ...encoder('lq'), encode: async (s: Segment) => (encodedSeqs.push(s.seq), encoder('lq').encode(s)) }];
+    };
+    return { runs, encodedSeqs, encoders };
+  }
+
+  it('captures and encodes while the store cannot be reached, and goes on air once it answers', async () => {
+    const { log, lines } = memoryLogger();
+    let refusals = 0;
+    const stored: number[] = [];
+    const store = {
+      async connect(floor: number) {
+        if (refusals++ < 3) throw new StorageError('GET', 'manifest.json', classifyS3Error(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+        return floor;
+      },
+      publish: async (meta: SegmentMeta) => void stored.push(meta.seq),
+      finish: async () => undefined,
+    };
+    const captured: number[] = [];
+    const s = station(false, 4, publisher(), { publisher: store, firstSeq: 100, log, sleep: async () => undefined, hooks: { captured: (b) => void captured.push(b[0]!) } });
+    const summary = await s.run();
+    expect(captured).toEqual([0, 1, 2, 3]);
+    expect(summary).toMatchObject({ published: 4, dropped: 0, signedOff: true, wentOnAir: true });
+    expect(stored).toEqual([100, 101, 102, 103]);
+    const connectErrors = lines.filter((l) => l.level === LEVEL.error);
+    // Rate-limited: the first of the three refusals in full, the count of the others when it goes off air.
+    expect(connectErrors.map((l) => l.repeated)).toEqual([undefined, 2]);
+    expect(connectErrors[0]!.msg).toMatch(/^GET manifest.json failed: ECONNREFUSED: .*: not on air yet; trying again in 0.001 s \(capture and the archive go on\)$/);
+  });
+
+  it('when the bucket holds later seqs, encodes the unpublished segments again past them, in order, as a new run', async () => {
+    const { runs, encodedSeqs, encoders } = recordingEncoders();
+    const stored: SegmentMeta[] = [];
+    let release!: () => void;
+    const bucketAnswers = new Promise<void>((resolve) => (release = resolve));
+    const store = {
+      // The bucket's last seq is 149: the run (from 100) must start at 150 or later.
+      connect: async (floor: number) => (await bucketAnswers, Math.max(floor, 150)),
+      publish: async (meta: SegmentMeta) => void stored.push(meta),
+      finish: async () => undefined,
+    };
+    const s = station(false, 5, publisher(), { publisher: store, firstSeq: 100, encoders, uploadQueueSegments: 3 });
+    const run = s.run();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // let the first segments be encoded under the clock's seqs
+    expect(encodedSeqs.length).toBeGreaterThanOrEqual(3);
+    release();
+    const summary = await run;
+    expect(summary).toMatchObject({ published: 5, dropped: 0 });
+    expect(stored.map((m) => m.seq)).toEqual([150, 151, 152, 153, 154]);
+    expect(stored.map((m) => m.run)).toEqual([150, 150, 150, 150, 150]);
+    expect(stored[0]!.discontinuity).toBe(true);
+    expect(runs).toEqual([100, 150]);
+    // The new run's encoders saw each segment once, in order, under its new seq.
+    expect(encodedSeqs.filter((seq) => seq >= 150)).toEqual([150, 151, 152, 153, 154]);
+  });
+
+  it('never drops or double-counts the segment being published, however full the queue gets', async () => {
+    const stored: number[] = [];
+    let attempts = 0;
+    const store = {
+      connect: async (floor: number) => floor,
+      // Every publish fails a few times slowly while the source keeps filling the queue.
+      async publish(meta: SegmentMeta) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        if (attempts++ % 4 !== 3) throw new Error('slow store');
+        stored.push(meta.seq);
+      },
+      finish: async () => undefined,
+    };
+    const { log, lines } = memoryLogger();
+    const summary = await station(true, 30, publisher(), { publisher: store, log, uploadQueueSegments: 1, sleep: async () => undefined }).run();
+    const dropped = lines.filter((l) => /dropped segment/.test(l.msg)).map((l) => l.seq as number);
+    expect(summary.published).toBe(stored.length);
+    expect(summary.dropped).toBe(dropped.length);
+    expect(summary.published + summary.dropped).toBe(30);
+    expect(new Set([...stored, ...dropped]).size).toBe(30);
+    expect(stored.filter((seq) => dropped.includes(seq))).toEqual([]);
+  });
+
+  it('the shutdown signal ends a publish in flight and the retry waits at once, and the sign-off is still tried', async () => {
+    const shutdown = new AbortController();
+    let finished = false;
+    const store = {
+      connect: async (floor: number) => floor,
+      // A black hole: nothing answers until the signal ends the request.
+      publish: (_meta: SegmentMeta, _encoded: unknown, signal: AbortSignal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      finish: async () => void (finished = true),
+    };
+    const s = station(true, 3, publisher(), { publisher: store, signal: shutdown.signal, sleep: undefined, retryDelayMs: 60_000 });
+    const run = s.run();
+    setTimeout(() => shutdown.abort(), 20);
+    const summary = await run;
+    expect(summary).toMatchObject({ published: 0, dropped: 3, signedOff: true });
+    expect(finished).toBe(true);
+  });
+
+  it('stops publishing when another daemon takes over, keeps capturing, and goes on air again as a new run', async () => {
+    const { runs, encoders } = recordingEncoders();
+    const stored: number[] = [];
+    let taken = false;
+    let connects = 0;
+    const store = {
+      async connect(floor: number) {
+        connects++;
+        if (taken && connects < 4) throw new ClassifiedError('another radio-server is on air', 'AnotherDaemonLive');
+        return taken ? floor + 10 : floor; // the other daemon published 10 segments meanwhile
+      },
+      async publish(meta: SegmentMeta) {
+        if (meta.seq === 2 && !taken) {
+          taken = true;
+          throw new ClassifiedError('another radio-server took over', 'AnotherDaemonLive', { offAir: true });
+        }
+        stored.push(meta.seq);
+      },
+      finish: async () => undefined,
+    };
+    const offAir: unknown[] = [];
+    const summary = await station(false, 6, publisher(), { publisher: store, encoders, sleep: async () => undefined, hooks: { offAir: (e) => void offAir.push(e) } }).run();
+    expect(offAir).toHaveLength(1);
+    expect(stored.slice(0, 2)).toEqual([0, 1]);
+    // Back on air past the other daemon's seqs: a new run, whatever could not be encoded again is dropped.
+    expect(stored.slice(2).every((seq) => seq >= 12)).toBe(true);
+    expect(runs[0]).toBe(0);
+    expect(runs.at(-1)).toBeGreaterThanOrEqual(12);
+    expect(summary.published + summary.dropped).toBe(6);
   });
 });

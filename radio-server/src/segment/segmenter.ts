@@ -90,7 +90,7 @@ export class Segmenter {
    * Gives back the samples of a segment that is no longer needed (encoded), so the next segment fills them
    * instead of a new 4 MB array: the daemon then allocates little per segment, and the GC stays idle.
    */
-  recycle(segment: Segment): void {
+  recycle(segment: Pick<Segment, 'samples'>): void {
     const { samples } = segment;
     const inUse = samples === this.buffer || samples === this.held?.samples || this.spare.includes(samples);
     if (samples.length === this.buffer.length && !inUse && this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(samples);

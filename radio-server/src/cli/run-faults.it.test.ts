@@ -108,8 +108,9 @@ describe('radio-server run under network faults', () => {
     expect(files).toHaveLength(1);
     const archived = (await ffmpegDecodeInt(join(recordings, files[0]!), 24)).length / 2 / RATE;
     figure('audio archived of a boot without network', `${archived.toFixed(1)} s of a ${ranFor.toFixed(1)} s run (first staging write ${recordingSeenAfter.toFixed(1)} s after spawn)`);
-    // Everything from the daemon's first captured block (its start-up is ~1 s of loading) to the stop.
-    expect(archived).toBeGreaterThan(ranFor - 2.5);
+    // Everything from the daemon's first captured block (before it, Node loads the daemon: 1.5 to 2.5 s
+    // on a busy machine) to the stop: the staging file was seen with audio in it at recordingSeenAfter.
+    expect(archived).toBeGreaterThan(ranFor - recordingSeenAfter - 1);
   }, 60_000);
 
   it('in a black hole: /healthz says so within a segment, publishing resumes within a segment, and SIGTERM ends in time', async () => {

@@ -110,16 +110,24 @@ function parseFmt(path: string, fmt: Buffer): Omit<WavLayout, 'dataOffset' | 'da
   return { channels, rawFormat };
 }
 
+/** Frames read from the file in one call: a second of audio, handed out as blocks of the size asked for. */
+const READ_FRAMES = 48000;
+
 async function* readBlocks(
   handle: FileHandle, dataOffset: number, frameBytes: number, frames: number, framesPerBlock: number, from: number, rawFormat: RawSampleFormat,
 ): AsyncGenerator<PcmSamples> {
-  const buffer = Buffer.alloc(framesPerBlock * frameBytes);
+  // Reading a second at a time: a read is a round trip through libuv's thread pool, ten a second cost
+  // the live file source more than decoding them.
+  const readFrames = Math.max(framesPerBlock, Math.floor(READ_FRAMES / framesPerBlock) * framesPerBlock);
+  const buffer = Buffer.alloc(readFrames * frameBytes);
   for (let frame = from; frame < frames; ) {
-    const want = Math.min(framesPerBlock, frames - frame);
+    const want = Math.min(readFrames, frames - frame);
     const { bytesRead } = await handle.read(buffer, 0, want * frameBytes, dataOffset + frame * frameBytes);
     const whole = Math.floor(bytesRead / frameBytes);
     if (whole === 0) return;
-    yield decodePcm(buffer.subarray(0, whole * frameBytes), rawFormat);
+    for (let at = 0; at < whole; at += framesPerBlock) {
+      yield decodePcm(buffer.subarray(at * frameBytes, Math.min(whole, at + framesPerBlock) * frameBytes), rawFormat);
+    }
     frame += whole;
   }
 }

@@ -175,17 +175,19 @@ export function mediaFragment(options: FragmentOptions): Buffer {
   // default-base-is-moof, default-sample-flags-present
   const tfhd = fullBox('tfhd', 0, 0x020020, new BoxWriter().u32(TRACK_ID).u32(SYNC_SAMPLE_FLAGS).toBuffer());
   const tfdt = fullBox('tfdt', 1, 0, new BoxWriter().u64(options.baseMediaDecodeTime).toBuffer());
-  const entries = new BoxWriter();
+  // One buffer for the trun's entries (duration, size): a fragment has up to 500 of them.
+  const entries = Buffer.allocUnsafe(samples.length * 8);
   let mdatBytes = 0;
-  for (const s of samples) {
-    entries.u32(s.duration).u32(s.bytes.byteLength);
+  for (const [i, s] of samples.entries()) {
+    entries.writeUInt32BE(s.duration, i * 8);
+    entries.writeUInt32BE(s.bytes.byteLength, i * 8 + 4);
     mdatBytes += s.bytes.byteLength;
   }
   const trunFixed = 4 + 4 + 4; // full box header's version+flags, sample_count, data_offset
   const trunSize = 8 + trunFixed + samples.length * 8;
   const moofSize = 8 + mfhd.length + 8 + tfhd.length + tfdt.length + trunSize;
   // data-offset-present, sample-duration-present, sample-size-present; the offset is from the moof's start.
-  const trun = fullBox('trun', 0, 0x000301, new BoxWriter().u32(samples.length).u32(moofSize + 8).toBuffer(), entries.toBuffer());
+  const trun = fullBox('trun', 0, 0x000301, new BoxWriter().u32(samples.length).u32(moofSize + 8).toBuffer(), entries);
   const moof = box('moof', mfhd, box('traf', tfhd, tfdt, trun));
   const out = Buffer.allocUnsafe(styp.length + moof.length + 8 + mdatBytes);
   let offset = styp.copy(out, 0);

@@ -2,6 +2,7 @@ import { FlacTrackEncoder } from '../encode/flac-track-encoder.js';
 import { OpusTrackEncoder } from '../encode/opus-track-encoder.js';
 import { ENCODER_POST_ROLL } from '../encode/segment-encoder.js';
 import { openSource } from '../capture/open-source.js';
+import { ARCHIVE_BLOCKSIZE } from '../archive/archive-file.js';
 import { ArchiveRecorder } from '../archive/archive-recorder.js';
 import { recoverStaging } from '../archive/recover-staging.js';
 import { checkEnvFilePermissions } from '../ops/env-file-check.js';
@@ -99,7 +100,9 @@ export async function assembleStation(config: DaemonConfig, options: RunOptions,
         new FlacTrackEncoder({ format: source.format, compressionLevel: options.flacLevel, segmentFrames, runSeq }),
         new OpusTrackEncoder({ format: source.format, bitrate: options.opusBitrate, segmentFrames, runSeq }),
       ],
-      postRollFrames: ENCODER_POST_ROLL,
+      // Released once the encoders' lookahead and the archive's FLAC block after it are captured, so the
+      // recording is synced up to the segment's end before it is published (see ARCHIVE_BLOCKSIZE).
+      postRollFrames: Math.max(ENCODER_POST_ROLL, ARCHIVE_BLOCKSIZE + 1),
       publisher: outlet,
       // Seqs from the clock (one per segment length since 1970): never reused across restarts, even when
       // the bucket's manifest was lost. Connecting moves them past the bucket's last seq if need be.

@@ -3,15 +3,23 @@ import { MediaAppendError, MediaBuffer, type MediaSourceLike, type SourceBufferL
 
 /** Bytes the fake refuses, as a browser refuses what it cannot parse. */
 const UNREADABLE = new ArrayBuffer(3);
+/** Bytes the fake takes without a complaint and without buffering anything (Firefox with a moof it cannot read). */
+const EMPTY = new ArrayBuffer(999);
 
 /** A SourceBuffer stand-in that logs what it is asked and keeps the append window rules of MSE. */
 class FakeSourceBuffer extends EventTarget implements SourceBufferLike {
   readonly log: string[] = [];
   updating = false;
-  buffered = { length: 0, start: () => 0, end: () => 0 } as unknown as TimeRanges;
+  /** What is buffered: fragments (1000 bytes and more) fill their append window. */
+  ranges: Array<[number, number]> = [];
   #start = 0;
   #end = Infinity;
   changeType?: (type: string) => void = (type) => this.log.push(`changeType ${type}`);
+
+  get buffered(): TimeRanges {
+    const ranges = this.ranges;
+    return { length: ranges.length, start: (i: number) => ranges[i]![0], end: (i: number) => ranges[i]![1] } as TimeRanges;
+  }
 
   get appendWindowStart() {
     return this.#start;
@@ -31,12 +39,24 @@ class FakeSourceBuffer extends EventTarget implements SourceBufferLike {
   appendBuffer(data: ArrayBuffer): void {
     if (this.updating) throw new DOMException('still updating', 'InvalidStateError');
     this.log.push(`append ${data.byteLength} bytes in [${this.#start}, ${this.#end}]`);
+    if (data.byteLength >= 1000) this.#add(this.#start, this.#end);
     this.#finish(data === UNREADABLE);
   }
 
   remove(start: number, end: number): void {
     this.log.push(`remove [${start}, ${end}]`);
+    this.ranges = this.ranges.flatMap(([s, e]): Array<[number, number]> => (e <= start || s >= end ? [[s, e]] : [...(s < start ? [[s, start] as [number, number]] : []), ...(e > end ? [[end, e] as [number, number]] : [])]));
     this.#finish(false);
+  }
+
+  #add(start: number, end: number): void {
+    const ranges = [...this.ranges, [start, end] as [number, number]].sort((a, b) => a[0] - b[0]);
+    this.ranges = [];
+    for (const [s, e] of ranges) {
+      const last = this.ranges.at(-1);
+      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+      else this.ranges.push([s, e]);
+    }
   }
 
   #finish(failed: boolean): void {
@@ -121,16 +141,23 @@ describe(MediaBuffer.name, () => {
 
   it('rejects with a MediaAppendError when the browser cannot read the bytes, and runs later operations', async () => {
     const { source, buffer } = await opened();
-    await expect(buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment: UNREADABLE, window: { start: 20, end: 22 } })).rejects.toBeInstanceOf(MediaAppendError);
+    await expect(buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment: UNREADABLE, window: { start: 20, end: 22 } })).rejects.toMatchObject({ name: 'MediaAppendError', fatal: true });
     await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } });
     expect(source.buffers[0]!.buffer.log.at(-1)).toBe('append 1000 bytes in [22, 24]');
+  });
+
+  it('rejects with a MediaAppendError that leaves the buffer usable when the browser took the bytes but buffered nothing', async () => {
+    const { source, buffer } = await opened();
+    const empty = buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment: EMPTY, window: { start: 20, end: 22 } });
+    await expect(empty).rejects.toMatchObject({ name: 'MediaAppendError', fatal: false, message: 'the browser found no audio in it' });
+    await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } });
+    expect(source.buffers[0]!.buffer.ranges).toEqual([[22, 24]]);
   });
 
   it('runs operations one after another, never while the SourceBuffer updates', async () => {
     const { source, buffer } = await opened();
     await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 20, end: 22 } });
     const sb = source.buffers[0]!.buffer;
-    sb.buffered = { length: 1, start: () => 20, end: () => 22 } as unknown as TimeRanges;
     // The fake throws when asked to do anything while updating.
     await Promise.all([
       buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } }),

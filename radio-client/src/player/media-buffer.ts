@@ -29,10 +29,20 @@ export interface AppendRequest {
   window: MediaSpan;
 }
 
-/** The browser refused appended bytes (a parse or decode error); the MediaSource is unusable after it. */
+/**
+ * The browser refused appended bytes: `fatal`, it signalled an error (a parse or decode error) and the
+ * MediaSource is unusable after it; not fatal, it took them without a word but buffered nothing of
+ * the segment (Firefox does that with a `moof` it cannot read), and the buffer goes on.
+ */
 export class MediaAppendError extends Error {
   override name = 'MediaAppendError';
+  constructor(message: string, readonly fatal = true) {
+    super(message);
+  }
 }
+
+/** A segment counts as buffered when at least this fraction of its window is. */
+const MIN_BUFFERED_FRACTION = 0.5;
 
 /**
  * One MediaSource with one SourceBuffer: segments of either stream are appended to it in order (the
@@ -93,6 +103,9 @@ export class MediaBuffer {
       buffer.appendWindowStart = request.window.start;
       buffer.appendWindowEnd = request.window.end;
       await update(buffer, () => buffer.appendBuffer(request.fragment));
+      const { start, end } = request.window;
+      const overlap = this.buffered.reduce((sum, r) => sum + Math.max(0, Math.min(end, r.end) - Math.max(start, r.start)), 0);
+      if (overlap < MIN_BUFFERED_FRACTION * (end - start)) throw new MediaAppendError('the browser found no audio in it', false);
     });
   }
 

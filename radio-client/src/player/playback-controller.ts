@@ -331,8 +331,10 @@ export class PlaybackController implements ReactiveController {
       await buffer.append({ type, initId: initUrl, init, fragment: fragment.bytes, window: span }).catch((error: unknown) => {
         if (!(error instanceof MediaAppendError)) throw error;
         // The browser ends a MediaSource that was given media it cannot read: continue on a new one.
-        this.#attachSource(session);
-        this.#startElement(session);
+        if (error.fatal) {
+          this.#attachSource(session);
+          this.#startElement(session);
+        }
         throw new SegmentLoadError(problem('segment-undecodable', `The ${label} could not be decoded (${error.message}).`));
       });
       // A stopped session's late result must not touch the next session.

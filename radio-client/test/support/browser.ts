@@ -1,17 +1,49 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser } from 'playwright-core';
-import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import { buildPlayer } from '../../scripts/build-player.mjs';
 import { createApp } from '../../src/app/create-app.ts';
 import { loadPlayerAsset } from '../../src/app/player-asset.ts';
-import { buildPlayer } from '../../scripts/build-player.mjs';
 
-/** Headless Debian Chromium with the project's flags (autoplay allowed, nothing phoning home). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
+/** The browsers the e2e tests drive, both through puppeteer-core: Chromium over CDP, Firefox ESR over WebDriver BiDi. */
+export type BrowserKind = 'chromium' | 'firefox';
+
+export const BROWSER_NAMES: Record<BrowserKind, string> = { chromium: 'Chromium', firefox: 'Firefox ESR' };
+
+/** How a test browser starts. */
+export interface LaunchOptions {
+  /** The sound server to play into (a PulseAudio null sink): Firefox's media element fails without one. */
+  env: Record<string, string>;
+  /** Let pages start sound without a user gesture (default); false keeps the browser's real autoplay policy. */
+  autoplay?: boolean;
+}
+
+const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+/**
+ * Headless Debian Chromium or Firefox ESR, playing into `env`'s sound server. Puppeteer mutes Chromium
+ * by default; here it is heard (the null sink's monitor records what it sends).
+ */
+export function launchBrowser(kind: BrowserKind, { env, autoplay = true }: LaunchOptions): Promise<Browser> {
+  const environment = { ...process.env, ...env };
+  if (kind === 'firefox') {
+    return puppeteer.launch({
+      browser: 'firefox',
+      executablePath: '/usr/bin/firefox-esr',
+      headless: true,
+      env: environment,
+      // 0 allows audible autoplay, 1 blocks it (Firefox's default for sites the user has not interacted with).
+      extraPrefsFirefox: { 'media.autoplay.default': autoplay ? 0 : 1, 'media.autoplay.blocking_policy': 0 },
+    });
+  }
+  return puppeteer.launch({
+    browser: 'chrome',
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+    env: environment,
+    ignoreDefaultArgs: ['--mute-audio'],
+    args: [...CHROMIUM_FLAGS, `--autoplay-policy=${autoplay ? 'no-user-gesture-required' : 'document-user-activation-required'}`],
   });
 }
 

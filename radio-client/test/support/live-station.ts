@@ -1,4 +1,4 @@
-import { MANIFEST_KEY, OBJECT_HEADERS } from '@radio/protocol';
+import { MANIFEST_KEY, OBJECT_HEADERS, segmentKey, STREAM_NAMES } from '@radio/protocol';
 // The daemon's own segmenter, encoders, publisher and test server, so the player meets exactly what a station writes.
 import { FlacTrackEncoder } from '../../../radio-server/src/encode/flac-track-encoder.ts';
 import { OpusTrackEncoder } from '../../../radio-server/src/encode/opus-track-encoder.ts';
@@ -26,15 +26,15 @@ const CORS_XML = `<CORSConfiguration>
 const NO_CORS_BUCKET = 'no-cors';
 const BROKEN_MANIFEST = Buffer.from('{"version": 2, "station": "Loopback FM", "live": tr');
 /** What a corrupted segment holds instead of its fragment. */
-const CORRUPT: Record<Corruption, Buffer> = {
+const CORRUPT: Record<Exclude<Corruption, 'missing'>, Buffer> = {
   // Text (an error page, say): not even MP4 boxes.
   garbage: Buffer.alloc(4096, 'not audio '),
   // Whole MP4 boxes whose content the browser's parser refuses.
   unparsable: Buffer.concat([mp4Box('moof', Buffer.alloc(64, 'not audio ')), mp4Box('mdat', Buffer.alloc(4096))]),
 };
 
-/** The ways `corruptNextSegment` spoils a segment. */
-export type Corruption = 'garbage' | 'unparsable';
+/** The ways `corruptNextSegment` spoils a segment; `missing`: listed, but its objects are gone (a 404). */
+export type Corruption = 'garbage' | 'unparsable' | 'missing';
 
 function mp4Box(type: string, payload: Buffer): Buffer {
   const header = Buffer.alloc(8);
@@ -183,10 +183,13 @@ export class LiveStation {
 
   async #publish(run: Run, segment: Segment): Promise<void> {
     const encoded: EncodedSegment[] = await Promise.all(run.encoders.map((encoder) => encoder.encode(segment)));
-    if (this.corruptNextSegment) for (const e of encoded) e.bytes = CORRUPT[this.corruptNextSegment];
+    const corruption = this.corruptNextSegment;
     this.corruptNextSegment = undefined;
+    if (corruption && corruption !== 'missing') for (const e of encoded) e.bytes = CORRUPT[corruption];
     const startedAt = new Date(segment.seq * this.#segmentMs);
     await run.publisher.publish({ seq: segment.seq, run: run.runSeq, samples: segment.frames, startedAt, discontinuity: segment.discontinuity }, encoded);
+    // Listed, then lost (a lifecycle rule, an operator's mistake): players get a 404.
+    if (corruption === 'missing') await Promise.all(STREAM_NAMES.map((stream) => this.#store.delete(segmentKey(stream, segment.seq))));
     this.#newestSeq = segment.seq;
   }
 }

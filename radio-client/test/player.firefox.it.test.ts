@@ -1,0 +1,3 @@
+import { describePlayerScenarios } from './support/player-scenarios.ts';
+
+describePlayerScenarios('firefox');

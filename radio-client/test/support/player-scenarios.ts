@@ -1,0 +1,273 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPulseSink, type PulseSink } from '../../../radio-server/src/testing/pulse-sink.ts';
+import { BROWSER_NAMES, launchBrowser, serveApp, type BrowserKind } from './browser.ts';
+import { LiveStation } from './live-station.ts';
+import {
+  click, element, instrument, offBoundary, playerState, probeOutput, records, stats, statusText, waitFor, waitForAudible, waitForStatus, waitUntil,
+} from './player-page.ts';
+import { toneMaterial } from './station-material.ts';
+
+export const SEGMENT_SECONDS = 2;
+
+/** What the scenarios run against; filled in before the first test. */
+export interface ScenarioContext {
+  kind: BrowserKind;
+  pulse: PulseSink;
+  station: LiveStation;
+  app: { url: string; close(): Promise<void> };
+  browser: Browser;
+  /** The page the scenarios share, one listener going through them in order. */
+  page: Page;
+  /** URLs of the segment fragments `page` requested, in order. */
+  segmentRequests: string[];
+}
+
+/** A fresh instrumented page of the scenarios' browser, on the station page. */
+export async function openStationPage(ctx: ScenarioContext, beforeLoad?: (page: Page) => Promise<void>): Promise<Page> {
+  const page = await ctx.browser.newPage();
+  await instrument(page);
+  await beforeLoad?.(page);
+  await page.goto(`${ctx.app.url}/`);
+  return page;
+}
+
+/**
+ * The player's core scenarios, one listener on one page going through them in order, in `kind`:
+ * against a live station made of the daemon's encoders and Publisher on s3rver (2 s segments of the
+ * test tone), the browser playing into a PulseAudio null sink. `extra` adds tests of one browser
+ * (before the final check that the page saw no error).
+ */
+export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: ScenarioContext) => void): void {
+  describe(`<radio-player> in headless ${BROWSER_NAMES[kind]}, against a live station in s3rver on loopback`, () => {
+    const ctx = { kind, segmentRequests: [] as string[] } as ScenarioContext;
+    let dir: string;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), `radio-client-${kind}-`));
+      ctx.pulse = await startPulseSink();
+      ctx.station = await LiveStation.start(toneMaterial(SEGMENT_SECONDS));
+      ctx.app = await serveApp(join(dir, 'assets'), ctx.station.publicUrl);
+      ctx.browser = await launchBrowser(kind, { env: ctx.pulse.env });
+      ctx.page = await openStationPage(ctx, async (page) => {
+        page.on('request', (request) => {
+          if (/\/(hq|lq)\/\d{10}\./.test(request.url())) ctx.segmentRequests.push(request.url());
+        });
+      });
+    });
+
+    afterAll(async () => {
+      await ctx.browser?.close();
+      await ctx.app?.close();
+      await ctx.station?.stop();
+      await ctx.pulse?.stop();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('shows the station and a Play button that is reachable from the keyboard', async () => {
+      const { page } = ctx;
+      expect(await page.$eval('h1', (h) => h.textContent)).toBe('Loopback FM');
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => document.querySelector('radio-player')!.shadowRoot!.activeElement?.textContent?.trim());
+      expect(focused).toBe('Play');
+    });
+
+    it('plays audibly after a click on Play, LQ first, through one media element fed by MSE', async () => {
+      const { page, segmentRequests } = ctx;
+      await click(page, 'play-button');
+      await probeOutput(page);
+      await waitForAudible(page);
+      // `playing` follows the element's currentTime, seen moving within a tick.
+      await waitFor(page, 'the playing state', () => document.querySelector('radio-player')!.state === 'playing');
+      expect(await statusText(page)).toBe('Playing live.');
+      expect(segmentRequests[0]).toMatch(/\/lq\/\d{10}\.m4s$/);
+      expect((await element(page)).src).toMatch(/^blob:/);
+    });
+
+    it('plays consecutive segments gaplessly (no underruns, no gaps), moving to HQ on a fast link', async () => {
+      const { page, segmentRequests } = ctx;
+      await waitFor(page, 'three segments played', () => document.querySelector('radio-player')!.stats.segmentsPlayed >= 3);
+      const now = await stats(page);
+      expect(now).toMatchObject({ underruns: 0, gaps: 0 });
+      expect(now.bufferedSeconds).toBeGreaterThan(0);
+      // Joined one segment, one poll and a margin (4 s) behind the newest segment's end; up to a segment more as it ages.
+      expect(now.latencySeconds).toBeGreaterThan(1);
+      expect(now.latencySeconds).toBeLessThan(4 + SEGMENT_SECONDS + 1);
+      expect(now.bytesLoaded).toBeGreaterThan(0);
+      // The fragments lie on the timeline at seq * segmentSeconds and join without a hole: one range,
+      // ending on a segment boundary (the append windows let in exactly each segment's samples).
+      const media = await element(page);
+      expect(media.buffered).toHaveLength(1);
+      const [start, end] = media.buffered[0]!;
+      expect(start).toBeGreaterThan(1.5e9);
+      expect(start).toBeLessThanOrEqual(media.currentTime);
+      expect(offBoundary(end, SEGMENT_SECONDS)).toBeLessThan(1e-4);
+      // Loopback leaves far more than 2x headroom over the HQ bitrate: auto switches after the first segment.
+      expect(segmentRequests.slice(1).every((url) => url.includes('/hq/'))).toBe(true);
+    });
+
+    it('revalidates the manifest with If-None-Match, so unchanged polls cost a 304', async () => {
+      const { page } = ctx;
+      await waitFor(page, 'a 304 on the manifest', () => document.querySelector('radio-player')!.stats.manifestNotModified > 0);
+      const now = await stats(page);
+      expect(now.manifestRequests).toBeGreaterThan(now.manifestNotModified);
+    });
+
+    it.each(['hq', 'lq'] as const)('keeps playing when the listener picks %s, loads only that stream, and remembers it', async (quality) => {
+      const { page, segmentRequests } = ctx;
+      const before = await stats(page);
+      const select = await page.$('radio-player >>> [part="quality"]');
+      await select!.select(quality);
+      const switchedAt = segmentRequests.length;
+      // A download already under way when the listener switched may finish in the old quality.
+      await waitUntil('two segment requests after the switch', () => segmentRequests.length >= switchedAt + 3);
+      await waitFor(page, 'two more segments played', (n) => document.querySelector('radio-player')!.stats.segmentsPlayed >= n, before.segmentsPlayed + 2);
+      expect(segmentRequests.slice(switchedAt + 1).filter((url) => !url.includes(`/${quality}/`))).toEqual([]);
+      await waitForAudible(page);
+      expect(await stats(page)).toMatchObject({ underruns: 0, gaps: 0 });
+      expect(await page.evaluate(() => localStorage.getItem('radio-player.quality'))).toBe(quality);
+    });
+
+    it('mutes and unmutes from the keyboard', async () => {
+      const { page } = ctx;
+      await page.$eval('radio-player >>> [part="mute-button"]', (button) => (button as HTMLElement).focus());
+      await page.keyboard.press('Enter');
+      await waitFor(page, 'silent output', () => (window as unknown as { outputRms: number }).outputRms < 1e-4);
+      expect(await page.$eval('radio-player >>> [part="mute-button"]', (b) => [b.textContent?.trim(), b.getAttribute('aria-pressed')])).toEqual(['Unmute', 'true']);
+      await page.keyboard.press('Enter');
+      await waitForAudible(page);
+    });
+
+    it('shows "Off air" when the station stops, and plays the new run when it returns, from its first sample', async () => {
+      const { page, station } = ctx;
+      station.mode = 'off-air';
+      await waitForStatus(page, /^Off air/);
+      expect(await playerState(page)).toBe('offline');
+      const offAir = await stats(page);
+      const lastSeq = station.newestSeq;
+      station.mode = 'live';
+      await waitFor(page, 'playing after the station returned', (n) => {
+        const p = document.querySelector('radio-player')!;
+        return p.state === 'playing' && p.stats.discontinuities > n;
+      }, offAir.discontinuities);
+      // The new run lies later on the timeline: the player plays out what it had, then jumps the gap.
+      // Its first LQ fragment begins with a priming packet before the run's first sample, which the
+      // append window kept out: the buffered range starts exactly on the run's first segment boundary.
+      const runStart = (await element(page)).buffered.at(-1)![0];
+      expect(runStart).toBeGreaterThan((lastSeq + 1) * SEGMENT_SECONDS);
+      expect(offBoundary(runStart, SEGMENT_SECONDS)).toBeLessThan(1e-4);
+      await waitFor(page, 'the playhead in the new run', (start) => {
+        const p = document.querySelector('radio-player')!;
+        return p.state === 'playing' && (p.output as MediaElementAudioSourceNode).mediaElement.currentTime > start;
+      }, runStart);
+      await waitForAudible(page);
+    });
+
+    it('says what is wrong with a malformed manifest, and recovers when a good one returns', async () => {
+      const { page, station } = ctx;
+      station.mode = 'broken';
+      await waitFor(page, 'the error state', () => document.querySelector('radio-player')!.state === 'error');
+      const sentence = 'The station published a manifest this player cannot read (invalid manifest: the body is not JSON).';
+      expect(await statusText(page)).toBe(sentence);
+      expect((await records(page)).playerErrors).toContain(`manifest-invalid: ${sentence}`);
+      station.mode = 'live';
+      const broken = await stats(page);
+      await waitFor(page, 'playing after the manifest was repaired', (n) => {
+        const p = document.querySelector('radio-player')!;
+        return p.state === 'playing' && p.stats.segmentsPlayed > n;
+      }, broken.segmentsPlayed);
+      await waitForAudible(page);
+    });
+
+    it.each([
+      ['garbage', 'segment-undecodable', /^The (hq|lq) segment \d+ could not be decoded \(not MP4 boxes: .+\)\.$/],
+      // Chromium reports an error (and ends the MediaSource); Firefox takes the bytes and buffers nothing.
+      ['unparsable', 'segment-undecodable', /^The (hq|lq) segment \d+ could not be decoded \(the browser (could not read the appended media|found no audio in it)\)\.$/],
+      ['missing', 'segment-missing', /^The station's storage has no (hq|lq) segment \d+ \(HTTP 404\)/],
+    ] as const)('says what is wrong with a %s segment, skips it and plays on', async (corruption, kind, message) => {
+      const { page, station } = ctx;
+      const before = await stats(page);
+      station.corruptNextSegment = corruption;
+      await waitFor(page, 'the error state', () => document.querySelector('radio-player')!.state === 'error');
+      expect(await statusText(page)).toMatch(message);
+      await waitFor(page, 'playing the segment after it', (n) => {
+        const p = document.querySelector('radio-player')!;
+        return p.state === 'playing' && p.stats.segmentsPlayed > n;
+      }, before.segmentsPlayed);
+      expect((await stats(page)).gaps).toBe(before.gaps + 1);
+      expect((await records(page)).playerErrors.some((e) => e.startsWith(`${kind}: `))).toBe(true);
+      await waitForAudible(page);
+    });
+
+    it('returns to the live edge after Stop and Play, rather than resuming where it stopped', async () => {
+      const { page, station, segmentRequests } = ctx;
+      await click(page, 'play-button');
+      await waitFor(page, 'idle after Stop', () => document.querySelector('radio-player')!.state === 'idle');
+      // Three segments later, resuming would fetch the oldest one listed; joining fetches the second-newest.
+      const stoppedAt = station.newestSeq;
+      await waitUntil('three more segments published', () => station.newestSeq >= stoppedAt + 3);
+      const newest = station.newestSeq;
+      const requestedBefore = segmentRequests.length;
+      await click(page, 'play-button');
+      await waitUntil('a segment request after Play', () => segmentRequests.length > requestedBefore);
+      const firstSeq = Number(/\/(\d{10})\.\w+$/.exec(segmentRequests[requestedBefore]!)![1]);
+      // newest itself when the station published once more between the click and the manifest fetch.
+      expect([newest - 1, newest]).toContain(firstSeq);
+      await probeOutput(page);
+      await waitForAudible(page);
+    });
+
+    it('names a missing CORS rule on the bucket', async () => {
+      const { page, station } = ctx;
+      const noCorsManifestUrl = await station.putManifestWithoutCors('{}');
+      await page.evaluate((src) => {
+        const other = document.createElement('radio-player');
+        other.id = 'nocors';
+        other.src = src;
+        document.body.append(other);
+      }, noCorsManifestUrl);
+      await click(page, 'play-button', '#nocors');
+      await waitForStatus(page, /CORS/, '#nocors');
+      expect(await statusText(page, '#nocors')).toMatch(/^The station's storage does not allow this site \(CORS\)/);
+      await page.evaluate(() => document.querySelector('#nocors')!.remove());
+    });
+
+    it('uses ManagedMediaSource where the browser has it (here MediaSource under that name), with remote playback off', async () => {
+      const managedPage = await openStationPage(ctx, (page) =>
+        page.evaluateOnNewDocument(() => {
+          const w = window as unknown as { ManagedMediaSource: typeof MediaSource; managedSources: number };
+          w.managedSources = 0;
+          w.ManagedMediaSource = class extends MediaSource {
+            constructor() {
+              super();
+              w.managedSources++;
+            }
+          };
+        }).then(() => undefined),
+      );
+      try {
+        await click(managedPage, 'play-button');
+        await waitFor(managedPage, 'playing', () => document.querySelector('radio-player')!.state === 'playing');
+        expect(await managedPage.evaluate(() => (window as unknown as { managedSources: number }).managedSources)).toBe(1);
+        // Safari opens a ManagedMediaSource only for an element that cannot be played remotely.
+        expect(await managedPage.evaluate(() => (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode).mediaElement.disableRemotePlayback)).toBe(true);
+        await probeOutput(managedPage);
+        await waitForAudible(managedPage);
+        expect((await records(managedPage)).pageErrors).toEqual([]);
+      } finally {
+        await managedPage.close();
+      }
+    });
+
+    extra?.(ctx);
+
+    it('ran without a Content Security Policy violation, an uncaught exception or an unhandled rejection', async () => {
+      const { cspViolations, pageErrors } = await records(ctx.page);
+      expect(cspViolations).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    });
+  });
+}

@@ -284,13 +284,14 @@ describe(Publisher.name, () => {
     expect(await first.resume(0)).toBe(0);
     for (let seq = 0; seq < 6; seq++) await first.publish(...segment(seq, 0));
     // The first run dies without finish(); the second starts with a clock-derived floor below its seqs.
+    // Its last segment was full: seq 6 is left out, as the new run's Opus priming would overlap its end.
     const second = publisher(store);
-    expect(await second.resume(2)).toBe(6);
+    expect(await second.resume(2)).toBe(7);
     expect(second.listed.map((x) => x.seq)).toEqual([3, 4, 5]);
-    for (let seq = 6; seq < 10; seq++) await second.publish(...segment(seq, 6));
+    for (let seq = 7; seq < 11; seq++) await second.publish(...segment(seq, 7));
 
     const manifest = await manifestOf(s);
-    expect(manifest.streams.hq.segments.map((e) => [e.seq, e.msn, e.discontinuity])).toEqual([[7, 7, false], [8, 8, false], [9, 9, false]]);
+    expect(manifest.streams.hq.segments.map((e) => [e.seq, e.msn, e.discontinuity])).toEqual([[8, 7, false], [9, 8, false], [10, 9, false]]);
     // Each key is written once (live.m3u8 too: the restart found it unchanged); the indexes every segment.
     const putKeys = s.events.filter((e) => e.phase === 'received' && e.method === 'PUT' && !isIndex(e.key)).map((e) => e.key);
     expect(new Set(putKeys).size).toBe(putKeys.length);
@@ -299,28 +300,28 @@ describe(Publisher.name, () => {
     // 1 and 2, which the first run kept past its window (keepExtra), go with its first deletions.
     const keys = await bucketKeys(s);
     for (const seq of [1, 2, 3, 4]) for (const stream of ['hq', 'lq'] as const) expect(keys).not.toContain(segmentKey(stream, seq));
-    expect(keys).toEqual(expect.arrayContaining(keysOf([5, 6, 7, 8, 9])));
+    expect(keys).toEqual(expect.arrayContaining(keysOf([5, 7, 8, 9, 10])));
 
     const third = publisher(store);
     expect(await third.resume(1000)).toBe(1000);
     const published = await third.publish(...segment(1000, 1000));
     expect(published).toMatchObject({ discontinuity: true, msn: 10 });
     const after = await manifestOf(s);
-    expect(after.streams.lq.segments.map((e) => [e.seq, e.msn, e.discontinuity])).toEqual([[8, 8, false], [9, 9, false], [1000, 10, true]]);
+    expect(after.streams.lq.segments.map((e) => [e.seq, e.msn, e.discontinuity])).toEqual([[9, 8, false], [10, 9, false], [1000, 10, true]]);
     // In the playlists: consecutive MSNs across both restarts, a DISCONTINUITY and a new EXT-X-MAP at the new run.
     const { segments } = await playlistOf(s, 'hq');
     expect(segments.map((x) => [x.msn, x.key, x.initKey, x.discontinuity])).toEqual([
-      [8, 'hq/0000000008.m4s', 'hq/init-0000000006.mp4', false],
-      [9, 'hq/0000000009.m4s', 'hq/init-0000000006.mp4', false],
+      [8, 'hq/0000000009.m4s', 'hq/init-0000000007.mp4', false],
+      [9, 'hq/0000000010.m4s', 'hq/init-0000000007.mp4', false],
       [10, 'hq/0000001000.m4s', 'hq/init-0000001000.mp4', true],
     ]);
     checkMediaSequence(s.events);
     // The first run's init went once no kept segment played after it; the second's is still in use.
     expect(await bucketKeys(s)).not.toContain('hq/init-0000000000.mp4');
-    expect(await bucketKeys(s)).toEqual(expect.arrayContaining(otherKeys(6, 1000)));
-    // The restart showed in the middle run too: its first segment, 6, followed 5 but began a new run.
-    const withSix = manifestsWritten(s.events).find((m) => listedSeqs(m).includes(6))!;
-    expect(withSix.streams.hq.segments.map((e) => [e.seq, e.discontinuity])).toEqual([[4, false], [5, false], [6, true]]);
+    expect(await bucketKeys(s)).toEqual(expect.arrayContaining(otherKeys(7, 1000)));
+    // The restart showed in the middle run too: its first segment, 7, began a new run after 5.
+    const withSeven = manifestsWritten(s.events).find((m) => listedSeqs(m).includes(7))!;
+    expect(withSeven.streams.hq.segments.map((e) => [e.seq, e.discontinuity])).toEqual([[4, false], [5, false], [7, true]]);
     checkProtocolOrder(s.events, 3 + 2);
   });
 

@@ -1,4 +1,5 @@
 import { initKey, MANIFEST_KEY, MULTIVARIANT_KEY, OBJECT_HEADERS, parseManifestText, playlistKey, runOfInitKey, segmentKey, seqOfSegmentKey, STREAM_NAMES, type Manifest, type StreamName } from '@radio/protocol';
+import { OPUS_FRAME } from '../encode/opus-init.js';
 import type { EncodedSegment } from '../encode/segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
 import { indexObjects, multivariantObject, type StoredObject } from './indexes.js';
@@ -115,7 +116,11 @@ export class Publisher {
     }
     const old = parsed.manifest;
     const lastListed = old.streams.hq.segments.at(-1);
-    const nextSeq = lastListed === undefined ? floorSeq : Math.max(lastListed.seq + 1, floorSeq);
+    // A run's first LQ fragment begins with a 20 ms priming packet before its first sample (seq * length on
+    // the timeline): when the stored last segment ends within that of the next seq's start, one seq is
+    // left out, so that the timeline never goes back across runs (ffmpeg's HLS reader stops there).
+    const endsNearNext = lastListed !== undefined && lastListed.samples > Math.round(old.segmentSeconds * old.sampleRate) - OPUS_FRAME;
+    const nextSeq = lastListed === undefined ? floorSeq : Math.max(lastListed.seq + (endsNearNext ? 2 : 1), floorSeq);
     this.#nextMsn = lastListed === undefined ? 0 : lastListed.msn + 1;
     this.#discontinuitySequence = discontinuitySequenceOf((await this.#get(playlistKey('hq'), signal)) ?? '') ?? 0;
     const stored = old.streams.hq.segments.map((hq, i): PublishedSegment => ({

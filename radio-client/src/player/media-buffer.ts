@@ -81,6 +81,11 @@ export class MediaBuffer {
     return !this.#buffer || type === this.#type || typeof this.#buffer.changeType === 'function';
   }
 
+  /** The MIME type of what was appended last. */
+  get type(): string | undefined {
+    return this.#type;
+  }
+
   /** What is buffered, in media seconds. */
   get buffered(): MediaSpan[] {
     return this.#buffer ? spans(this.#buffer.buffered) : [];

@@ -8,6 +8,7 @@ import { MANIFEST_POLL_POLICY } from './manifest-poll-controller.ts';
 import { MediaAppendError, MediaBuffer } from './media-buffer.ts';
 import { mseEngine, type MseEngine } from './media-support.ts';
 import { cmafProblem } from './mp4-boxes.ts';
+import { withOpusPreroll } from './opus-preroll.ts';
 import { PlayheadWatch } from './playhead-watch.ts';
 import { problem, type PlayerProblem } from './player-problem.ts';
 import { loadSegment, SegmentLoadError, type SegmentLoadPolicy } from './segment-loader.ts';
@@ -310,9 +311,15 @@ export class PlaybackController implements ReactiveController {
     const policy = segmentLoadPolicy(manifest.segmentSeconds);
     try {
       const initUrl = new URL(entry.init, this.#manifestUrl).href;
-      const [init, fragment] = await Promise.all([
+      // A switch to LQ in the middle of a run starts a new Opus decoder: it gets the end of the LQ fragment before as preroll.
+      const switchedType = session.opened?.type;
+      const prerollFrom = stream === 'lq' && boundary === 'continuous' && switchedType !== undefined && switchedType !== type
+        ? manifest.streams.lq.segments.find((s) => s.seq === entry.seq - 1 && s.init === entry.init)
+        : undefined;
+      const [init, fragment, previous] = await Promise.all([
         this.#loadInit(session, initUrl, policy, `${stream} init ${entry.init}`),
         loadSegment(new URL(entry.uri, this.#manifestUrl).href, { policy, signal, label }),
+        prerollFrom && this.#loadPreroll(new URL(prerollFrom.uri, this.#manifestUrl).href, policy, signal, `lq segment ${prerollFrom.seq}`),
       ]);
       this.#bytesLoaded += fragment.bytes.byteLength;
       this.#throughput.add(fragment.bytes.byteLength, fragment.seconds);
@@ -328,7 +335,8 @@ export class PlaybackController implements ReactiveController {
         buffer = await session.buffer!;
       }
       const span = segmentSpan(entry, manifest);
-      await buffer.append({ type, initId: initUrl, init, fragment: fragment.bytes, window: span }).catch((error: unknown) => {
+      const bytes = (previous && withOpusPreroll(fragment.bytes, previous)) || fragment.bytes;
+      await buffer.append({ type, initId: initUrl, init, fragment: bytes, window: span }).catch((error: unknown) => {
         if (!(error instanceof MediaAppendError)) throw error;
         // The browser ends a MediaSource that was given media it cannot read: continue on a new one.
         if (error.fatal) {
@@ -357,6 +365,19 @@ export class PlaybackController implements ReactiveController {
     }
     this.#lastSeq = entry.seq;
     this.#updateState();
+  }
+
+  /** The fragment whose end becomes a preroll; without it the switch is only less smooth, so a failure is no problem. */
+  async #loadPreroll(url: string, policy: SegmentLoadPolicy, signal: AbortSignal, label: string): Promise<ArrayBuffer | undefined> {
+    try {
+      const { bytes } = await loadSegment(url, { policy: { ...policy, retries: 0 }, signal, label });
+      this.#bytesLoaded += bytes.byteLength;
+      return bytes;
+    } catch (error) {
+      signal.throwIfAborted();
+      if (error instanceof SegmentLoadError) return undefined;
+      throw error;
+    }
   }
 
   #loadInit(session: Session, url: string, policy: SegmentLoadPolicy, label: string): Promise<ArrayBuffer> {

@@ -1,0 +1,159 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Quality } from '../src/player/abr.ts';
+import { startPulseSink, type PulseSink } from '../../radio-server/src/testing/pulse-sink.ts';
+import { BROWSER_NAMES, launchBrowser, serveApp, type BrowserKind } from './support/browser.ts';
+import { LiveStation } from './support/live-station.ts';
+import { click, DEADLINE_MS, instrument, records, stats, waitFor, waitUntil } from './support/player-page.ts';
+import { recordSink } from './support/sink-recorder.ts';
+import { TONE_HZ, TONE_PEAK, toneMaterial } from './support/station-material.ts';
+import { describeFault, judgeTone, type ToneFault } from './support/tone-judge.ts';
+
+// What each browser sends to the sound card (a PulseAudio null sink's monitor, recorded with parec)
+// while <radio-player> plays the station's 997 Hz tone: the same sine, without one skipped or repeated
+// frame, across segment boundaries and quality switches.
+
+const SEGMENT_SECONDS = 2;
+/** A fault this close to a segment boundary (or a switch) counts as the player's. */
+const NEAR_SECONDS = 0.15;
+/** Recordings made before one counts as the judge (the machine may drop output under load, see below). */
+const ATTEMPTS = 3;
+
+interface Context {
+  pulse: PulseSink;
+  station: LiveStation;
+  app: { url: string; close(): Promise<void> };
+  browser: Browser;
+  page: Page;
+  segmentRequests: string[];
+}
+
+/** The element's currentTime and the page's clock, read together. */
+function mediaClock(page: Page): Promise<{ at: number; time: number; outputLatency: number }> {
+  return page.evaluate(() => {
+    const output = document.querySelector('radio-player')!.output as MediaElementAudioSourceNode;
+    const context = output.context as AudioContext;
+    return { at: Date.now(), time: output.mediaElement.currentTime, outputLatency: (context.outputLatency || 0) + context.baseLatency };
+  });
+}
+
+async function choose(page: Page, quality: Quality): Promise<void> {
+  const select = await page.$('radio-player >>> [part="quality"]');
+  await select!.select(quality);
+}
+
+/** Switches to `quality` and waits until its first segment has played for half a second; returns that segment's start (media time). */
+async function switchTo(ctx: Context, quality: Quality): Promise<number> {
+  const requested = ctx.segmentRequests.length;
+  await choose(ctx.page, quality);
+  let url: string | undefined;
+  await waitUntil(`a ${quality} segment requested`, () => (url = ctx.segmentRequests.slice(requested).find((u) => u.includes(`/${quality}/`))) !== undefined);
+  const start = Number(/(\d{10})\.m4s$/.exec(url!)![1]) * SEGMENT_SECONDS;
+  await waitFor(ctx.page, `the ${quality} segment at ${start} s playing`, (t) => (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode).mediaElement.currentTime > t, start + 0.5);
+  return start;
+}
+
+interface Judged {
+  faults: ToneFault[];
+  /** Faults within NEAR_SECONDS of a boundary or a switch. */
+  atBoundaries: ToneFault[];
+  boundaries: number;
+  maxResidual: number;
+}
+
+/**
+ * Records the sink while the player plays on (and switches to each of `switches` in turn) until
+ * `boundaries` more segment boundaries have played, then judges the tone. Segment boundaries are
+ * placed in the recording from the element's clock (to within the output latency and a poll).
+ */
+async function recordAcross(ctx: Context, boundaries: number, switches: Quality[] = []): Promise<Judged> {
+  const recorder = await recordSink(ctx.pulse.env);
+  const clock = await mediaClock(ctx.page);
+  const switchedAt: number[] = [];
+  for (const quality of switches) switchedAt.push(await switchTo(ctx, quality));
+  const last = (Math.floor((await mediaClock(ctx.page)).time / SEGMENT_SECONDS) + boundaries) * SEGMENT_SECONDS;
+  await waitFor(ctx.page, `the playhead past ${last} s`, (t) => (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode).mediaElement.currentTime > t, last + 0.3, DEADLINE_MS + boundaries * SEGMENT_SECONDS * 1000);
+  const recording = await recorder.stop();
+  // Media time m is heard at clock.at + (m - clock.time) + latency, which is this far into the recording:
+  const toRecording = (m: number) => (clock.at - recording.startedAt) / 1000 + (m - clock.time) + clock.outputLatency;
+  const judged = judgeTone(recording.samples, { hz: TONE_HZ, peak: TONE_PEAK });
+  const marks: number[] = [];
+  for (let m = Math.ceil(clock.time / SEGMENT_SECONDS) * SEGMENT_SECONDS; toRecording(m) < judged.seconds; m += SEGMENT_SECONDS) marks.push(toRecording(m));
+  const near = (f: ToneFault) => [...marks, ...switchedAt.map(toRecording)].some((t) => f.start - NEAR_SECONDS <= t && t <= f.end + NEAR_SECONDS);
+  return { faults: judged.faults, atBoundaries: judged.faults.filter(near), boundaries: marks.length, maxResidual: judged.maxResidual };
+}
+
+/**
+ * Records until the player's boundaries are clean, up to {@link ATTEMPTS} times: a loaded machine
+ * (two cores, other tests) can starve the browser's audio thread, and the sink then plays silence
+ * where the browser was late. Those dropouts fall anywhere; a fault of the player's falls on a
+ * boundary or a switch, in every attempt. Faults away from them must be such dropouts.
+ */
+async function judgeAcross(ctx: Context, boundaries: number, switches: () => Quality[] = () => []): Promise<Judged> {
+  let judged: Judged | undefined;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    judged = await recordAcross(ctx, boundaries, switches());
+    if (judged.faults.length === 0) break;
+    console.warn(`recording ${attempt}: ${judged.faults.map(describeFault).join('; ')}`);
+    if (judged.atBoundaries.length === 0) break;
+  }
+  const elsewhere = judged!.faults.filter((f) => !judged!.atBoundaries.includes(f));
+  expect(elsewhere.every((f) => f.minLevel < 0.1), `faults away from the boundaries that are not dropouts: ${elsewhere.map(describeFault).join('; ')}`).toBe(true);
+  return judged!;
+}
+
+describe.each(['chromium', 'firefox'] as const)('what <radio-player> sends to the sound card in headless %s', (kind: BrowserKind) => {
+  const ctx = { segmentRequests: [] as string[] } as Context;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), `radio-client-gapless-${kind}-`));
+    ctx.pulse = await startPulseSink();
+    ctx.station = await LiveStation.start(toneMaterial(SEGMENT_SECONDS));
+    ctx.app = await serveApp(join(dir, 'assets'), ctx.station.publicUrl);
+    ctx.browser = await launchBrowser(kind, { env: ctx.pulse.env });
+    ctx.page = await ctx.browser.newPage();
+    await instrument(ctx.page);
+    ctx.page.on('request', (request) => {
+      if (/\/(hq|lq)\/\d{10}\.m4s$/.test(request.url())) ctx.segmentRequests.push(request.url());
+    });
+    await ctx.page.goto(`${ctx.app.url}/`);
+  });
+
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await ctx.app?.close();
+    await ctx.station?.stop();
+    await ctx.pulse?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`HQ: the tone without a skipped or repeated frame over 3 segment boundaries (${BROWSER_NAMES[kind]})`, async () => {
+    await choose(ctx.page, 'hq');
+    await click(ctx.page, 'play-button');
+    await waitFor(ctx.page, 'a segment played', () => document.querySelector('radio-player')!.stats.segmentsPlayed >= 1);
+    const judged = await judgeAcross(ctx, 3);
+    expect(judged.boundaries).toBeGreaterThanOrEqual(3);
+    expect(judged.atBoundaries.map(describeFault)).toEqual([]);
+    expect(ctx.segmentRequests.every((url) => url.includes('/hq/'))).toBe(true);
+  });
+
+  it('LQ: the same over 3 boundaries, after a switch from HQ', async () => {
+    await switchTo(ctx, 'lq');
+    const judged = await judgeAcross(ctx, 3);
+    expect(judged.boundaries).toBeGreaterThanOrEqual(3);
+    expect(judged.atBoundaries.map(describeFault)).toEqual([]);
+  });
+
+  it("across switches from LQ to HQ and back to LQ, where the Opus decoder starts warm on the previous fragment's end", async () => {
+    // Each attempt starts on LQ: the first switches to HQ, then back.
+    const judged = await judgeAcross(ctx, 1, () => ['hq', 'lq']);
+    expect(judged.boundaries).toBeGreaterThanOrEqual(3);
+    expect(judged.atBoundaries.map(describeFault)).toEqual([]);
+    expect(await stats(ctx.page)).toMatchObject({ underruns: 0, gaps: 0 });
+    expect((await records(ctx.page)).pageErrors).toEqual([]);
+  });
+});

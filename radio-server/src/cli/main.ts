@@ -30,7 +30,7 @@ function isFileSystemError(error: unknown): error is NodeJS.ErrnoException & { c
 }
 
 const program = new Command('radio-server')
-  .description('The station\'s capture daemon: audio in, FLAC and Ogg Opus segments out.')
+  .description('The station\'s capture daemon: audio in, FLAC and Opus out as HLS (CMAF) to an S3 bucket.')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -26,12 +26,6 @@ export async function flacTest(path: string): Promise<string> {
   return `${stdout}${stderr}`;
 }
 
-/** `opusinfo`: Ogg page structure and granules; returns its output. */
-export async function opusinfo(path: string): Promise<string> {
-  const { stdout, stderr } = await run('opusinfo', [path]).catch((error: { stdout: string; stderr: string }) => error);
-  return `${stdout}${stderr}`;
-}
-
 /** Signal-to-noise ratio in dB of `decoded` (floats) against `reference` (integers of `bits` bits). */
 export function snrDb(reference: Int32Array, bits: number, decoded: Float32Array): number {
   const scale = 2 ** (bits - 1);

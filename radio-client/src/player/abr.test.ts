@@ -21,6 +21,14 @@ describe(chooseStream.name, () => {
     expect(chooseStream('auto', 2 * HQ_BPS, HQ_BPS)).toBe('hq');
     expect(chooseStream('auto', 2 * HQ_BPS - 1, HQ_BPS)).toBe('lq');
   });
+  it('takes HQ only when a segment of it downloads within the time the latency leaves', () => {
+    // 10 s of HQ is 15 Mbit: 0.75 s at 20 Mbit/s.
+    const budget = { segmentSeconds: 10, budgetSeconds: 0.75 };
+    expect(chooseStream('auto', 20_000_000, HQ_BPS, ['hq', 'lq'], budget)).toBe('hq');
+    expect(chooseStream('auto', 19_000_000, HQ_BPS, ['hq', 'lq'], budget)).toBe('lq');
+    // 2 s of it is 3 Mbit: 4 Mbit/s do.
+    expect(chooseStream('auto', 4_000_000, HQ_BPS, ['hq', 'lq'], { segmentSeconds: 2, budgetSeconds: 0.75 })).toBe('hq');
+  });
 });
 
 describe(ThroughputEstimator.name, () => {

@@ -27,13 +27,17 @@ export function hqBitrate(manifest: Manifest): number | undefined {
 /**
  * The stream to load next: only one the browser can play (`playable`); among those a fixed choice is
  * obeyed, and `auto` starts on LQ and takes HQ while the measured throughput leaves
- * {@link HQ_HEADROOM}x headroom over the HQ bitrate.
+ * {@link HQ_HEADROOM}x headroom over the HQ bitrate and a segment of HQ (`segmentSeconds` long) would
+ * download within `budgetSeconds` (what the latency leaves between a segment's arrival and its turn).
  */
-export function chooseStream(quality: Quality, throughputBps: number | undefined, hqBps: number | undefined, playable: readonly StreamName[] = ['hq', 'lq']): StreamName {
+export function chooseStream(
+  quality: Quality, throughputBps: number | undefined, hqBps: number | undefined, playable: readonly StreamName[] = ['hq', 'lq'],
+  { segmentSeconds = 0, budgetSeconds = Infinity }: { segmentSeconds?: number; budgetSeconds?: number } = {},
+): StreamName {
   if (playable.length === 1) return playable[0]!;
   if (quality !== 'auto') return quality;
   if (throughputBps === undefined || hqBps === undefined) return 'lq';
-  return throughputBps >= HQ_HEADROOM * hqBps ? 'hq' : 'lq';
+  return throughputBps >= HQ_HEADROOM * hqBps && (hqBps * segmentSeconds) / throughputBps <= budgetSeconds ? 'hq' : 'lq';
 }
 
 /** Weights of the newest sample in the two moving averages (the Shaka and dash.js approach). */

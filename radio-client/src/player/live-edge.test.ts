@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initKey, segmentKey, type Manifest, type SegmentEntry } from '@radio/protocol';
-import { bufferedAhead, catchUpPosition, joinLatency, joinPoint, liveEdge, nextSegment, positionAfterGap, segmentSpan } from './live-edge.ts';
+import { bufferedAhead, joinPoint, liveEdge, nextSegment, positionAfterGap, segmentSpan } from './live-edge.ts';
 
 const SEGMENT_SECONDS = 2;
 const RATE = 48000;
@@ -34,31 +34,17 @@ describe(segmentSpan.name, () => {
 });
 
 describe(joinPoint.name, () => {
-  it('joins one segment, a poll and a margin behind the live edge, inside the segment holding that point', () => {
+  it('joins at the wanted position, inside the segment holding it', () => {
     const m = manifest(segments([7, 8, 9]));
     expect(liveEdge(m)).toBe(20);
-    const latency = joinLatency(SEGMENT_SECONDS, 1);
-    expect(latency).toBe(4);
-    expect(joinPoint(m, latency)).toEqual({ index: 1, position: 16 });
-    expect(joinPoint(m, 3)).toEqual({ index: 1, position: 17 });
+    expect(joinPoint(m, 16)).toEqual({ index: 1, position: 16 });
+    expect(joinPoint(m, 17.25)).toEqual({ index: 1, position: 17.25 });
   });
-  it('never joins before the newest discontinuity, nor before the oldest segment', () => {
-    expect(joinPoint(manifest(segments([7, 8, 20], [20])), 4)).toEqual({ index: 2, position: 40 });
-    expect(joinPoint(manifest(segments([9])), 4)).toEqual({ index: 0, position: 18 });
+  it('never joins before the newest discontinuity, nor before the oldest segment, nor past the newest', () => {
+    expect(joinPoint(manifest(segments([7, 8, 20], [20])), 36)).toEqual({ index: 2, position: 40 });
+    expect(joinPoint(manifest(segments([9])), 14)).toEqual({ index: 0, position: 18 });
+    expect(joinPoint(manifest(segments([7, 8, 9])), 25)).toEqual({ index: 2, position: 20 });
     expect(joinPoint(manifest([]), 4)).toBeUndefined();
-  });
-});
-
-describe(catchUpPosition.name, () => {
-  const m = manifest(segments([7, 8, 9]));
-  const buffered = [{ start: 4, end: 20 }];
-  it('moves a listener more than two segments later than the join latency back to it', () => {
-    expect(catchUpPosition(m, 11.9, 4, buffered)).toBe(16);
-  });
-  it('leaves one within that, and one whose target is not buffered', () => {
-    expect(catchUpPosition(m, 12, 4, buffered)).toBeUndefined();
-    expect(catchUpPosition(m, 5, 4, [{ start: 4, end: 14 }])).toBeUndefined();
-    expect(catchUpPosition(manifest([]), 5, 4, buffered)).toBeUndefined();
   });
 });
 

@@ -40,43 +40,18 @@ export function liveEdge(manifest: Manifest): number | undefined {
 }
 
 /**
- * How far behind the live edge a listener starts: one segment (the next one is published about one
- * segment after the newest), plus one manifest poll interval (until the player sees it), plus a
- * margin for its download. The same for every listener, whenever Play was pressed.
+ * Where a listener joins: the position `wanted` (the live edge less the latency the player aims at),
+ * in the segment holding it, but never before the newest discontinuity (older segments belong to a
+ * run that has ended) nor before the oldest segment listed, nor after the newest.
  */
-export function joinLatency(segmentSeconds: number, pollSeconds: number, marginSeconds = 1): number {
-  return segmentSeconds + pollSeconds + marginSeconds;
-}
-
-/**
- * The position a listener joins at, and the index of the segment holding it: `latency` seconds
- * behind the live edge, but never before the newest discontinuity (older segments belong to a run
- * that has ended) nor before the oldest segment listed.
- */
-export function joinPoint(manifest: Manifest, latency: number): { index: number; position: number } | undefined {
+export function joinPoint(manifest: Manifest, wanted: number): { index: number; position: number } | undefined {
   const segments = manifest.streams.lq.segments;
-  const edge = liveEdge(manifest);
-  if (edge === undefined) return undefined;
+  if (segments.length === 0) return undefined;
   const floor = Math.max(0, segments.findLastIndex((s) => s.discontinuity));
-  const wanted = edge - latency;
   let index = segments.findLastIndex((s) => segmentSpan(s, manifest).start <= wanted);
   index = Math.max(index, floor);
   const span = segmentSpan(segments[index]!, manifest);
   return { index, position: Math.min(Math.max(wanted, span.start), span.end) };
-}
-
-/**
- * Where to move a listener who has fallen behind (stalls add up, a slow sound card drifts): when the
- * playhead lags the live edge by more than `latency` plus `slackSegments` segments, back to `latency`
- * behind it, if that point is buffered; undefined otherwise. (Normally the lag saw-tooths between
- * `latency` and `latency` + one segment as new segments arrive.)
- */
-export function catchUpPosition(manifest: Manifest, position: number, latency: number, buffered: readonly MediaSpan[], slackSegments = 2): number | undefined {
-  const edge = liveEdge(manifest);
-  if (edge === undefined) return undefined;
-  const target = edge - latency;
-  if (position >= target - slackSegments * manifest.segmentSeconds) return undefined;
-  return buffered.some((r) => r.start <= target && target < r.end) ? target : undefined;
 }
 
 /**

@@ -1,19 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { initKey, segmentKey, type Manifest } from '@radio/protocol';
 import { PlayerEvents } from './events.ts';
-import { ManifestPollController } from './manifest-poll-controller.ts';
+import { ManifestPollController, pollRetryMs } from './manifest-poll-controller.ts';
 
 const URL_ = 'https://r2.example/manifest.json';
 
-function manifest(newestSeq: number, options: { live?: boolean; segmentSeconds?: number } = {}): Manifest {
+function manifest(newestSeq: number, options: { live?: boolean; segmentSeconds?: number; updatedAt?: number } = {}): Manifest {
   const segmentSeconds = options.segmentSeconds ?? 2;
   const seqs = [newestSeq - 2, newestSeq - 1, newestSeq];
   const entry = (stream: 'hq' | 'lq', seq: number) => ({
     seq, msn: seq, uri: segmentKey(stream, seq), init: initKey(stream, 0), samples: segmentSeconds * 48000,
-    startedAt: '2026-11-23T22:59:40.000Z', bytes: 1000, discontinuity: false,
+    startedAt: new Date(seq * segmentSeconds * 1000).toISOString(), bytes: 1000, discontinuity: false,
   });
+  const updatedAt = new Date(options.updatedAt ?? (newestSeq + 1) * segmentSeconds * 1000).toISOString();
   return {
-    version: 2, station: 'Test FM', live: options.live ?? true, updatedAt: '2026-11-23T23:00:10.012Z', segmentSeconds, sampleRate: 48000, channels: 2, hls: 'live.m3u8',
+    version: 2, station: 'Test FM', live: options.live ?? true, updatedAt, segmentSeconds, sampleRate: 48000, channels: 2, hls: 'live.m3u8',
     streams: {
       hq: { codec: 'flac', mimeType: 'audio/mp4; codecs="fLaC"', bitsPerSample: 16, playlist: 'hq/playlist.m3u8', segments: seqs.map((s) => entry('hq', s)) },
       lq: { codec: 'opus', mimeType: 'audio/mp4; codecs="Opus"', bitrate: 128000, playlist: 'lq/playlist.m3u8', segments: seqs.map((s) => entry('lq', s)) },
@@ -21,10 +22,11 @@ function manifest(newestSeq: number, options: { live?: boolean; segmentSeconds?:
   };
 }
 
-/** A storage stand-in: serves `body` with an ETag and answers 304 to a matching If-None-Match. */
+/** A storage stand-in: serves `body` with an ETag (weak, as a CDN may make it, with `weak`) and answers 304 to a matching If-None-Match. */
 class FakeStorage {
   body: string | undefined = JSON.stringify(manifest(10));
   failure: 'network' | 'cors' | undefined;
+  weak = false;
   readonly requests: Array<{ at: number; ifNoneMatch: string | null; mode: RequestMode | undefined }> = [];
   readonly fetch = (async (_url: string, init: RequestInit = {}) => {
     const ifNoneMatch = new Headers(init.headers).get('If-None-Match');
@@ -35,7 +37,7 @@ class FakeStorage {
     }
     if (this.failure) throw new TypeError('Failed to fetch');
     if (this.body === undefined) return new Response('no such key', { status: 404 });
-    const etag = `"${this.body.length}-${[...this.body].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0)}"`;
+    const etag = `${this.weak ? 'W/' : ''}"${this.body.length}-${[...this.body].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0)}"`;
     if (ifNoneMatch === etag) return new Response(null, { status: 304, headers: { ETag: etag } });
     return new Response(this.body, { status: 200, headers: { ETag: etag } });
   }) as typeof fetch;
@@ -76,32 +78,64 @@ describe(ManifestPollController.name, () => {
     expect(storage.requests).toHaveLength(1);
   });
 
-  it('revalidates with the ETag, so an unchanged manifest costs a 304, and polls every segmentSeconds/2', async () => {
+  it.each([false, true])('revalidates with the ETag (weak: %s) as it came, so an unchanged manifest costs a 304', async (weak) => {
     const { poll, storage, seen } = setup();
+    storage.weak = weak;
     void poll.start(URL_);
-    await vi.advanceTimersByTimeAsync(2500);
-    expect(storage.requests.map((r) => r.ifNoneMatch)).toEqual([null, expect.stringMatching(/^"/), expect.stringMatching(/^"/)]);
-    expect(storage.gaps()).toEqual([1000, 1000]);
+    await vi.advanceTimersByTimeAsync(500);
+    const etag = weak ? /^W\/"/ : /^"/;
+    expect(storage.requests.map((r) => r.ifNoneMatch)).toEqual([null, expect.stringMatching(etag), expect.stringMatching(etag)]);
     expect(seen).toEqual(['manifest 10', 'manifest 10 unchanged', 'manifest 10 unchanged']);
     expect(poll.stats).toEqual({ manifestRequests: 3, manifestNotModified: 2 });
     storage.body = JSON.stringify(manifest(11));
-    await vi.advanceTimersByTimeAsync(1000);
+    await vi.advanceTimersByTimeAsync(250);
     expect(seen.at(-1)).toBe('manifest 11');
     poll.stop();
   });
 
-  it('never polls faster than once a second, and waits 5 s with 10 s segments', async () => {
-    const { poll, storage } = setup();
-    storage.body = JSON.stringify(manifest(10, { segmentSeconds: 1 }));
+  it.each([2, 10])('polls on the segment clock (%i s segments): once it saw one arrive, when the next is due, and sees each within a retry of its publication', async (segmentSeconds) => {
+    const { poll, storage, seen } = setup();
+    const segmentMs = segmentSeconds * 1000;
+    // The station publishes segment N 150 ms (plus up to 100 ms of jitter) after its end, (N + 1) segments since 1970.
+    const start = 1_796_000_000_000;
+    const publishedAt = (n: number) => (n + 1) * segmentMs + 150 + ((n * 37) % 100);
+    const newestAt = (t: number) => {
+      let n = Math.floor(t / segmentMs) - 1;
+      while (publishedAt(n) > t) n--;
+      return n;
+    };
+    vi.setSystemTime(start + 0.37 * segmentMs);
+    const publish = () => {
+      const n = newestAt(Date.now());
+      storage.body = JSON.stringify(manifest(n, { segmentSeconds, updatedAt: publishedAt(n) }));
+    };
+    const timer = setInterval(publish, 10);
+    publish();
     void poll.start(URL_);
-    await vi.advanceTimersByTimeAsync(2000);
-    expect(storage.gaps()).toEqual([1000, 1000]);
-    storage.body = JSON.stringify(manifest(10, { segmentSeconds: 10 }));
-    storage.requests.length = 0;
-    void poll.start(URL_);
-    await vi.advanceTimersByTimeAsync(10_000);
-    expect(storage.gaps()).toEqual([5000, 5000]);
+    await vi.advanceTimersByTimeAsync(20 * segmentMs);
+    clearInterval(timer);
     poll.stop();
+    // Looking for the first arrival, it polls every retry until it sees one; after that, about one poll per segment.
+    const retryMs = pollRetryMs(segmentSeconds);
+    const times = storage.requests.map((r) => r.at);
+    const settled = times.filter((t) => t > start + 3 * segmentMs);
+    const perSegment = settled.length / ((times.at(-1)! - (start + 3 * segmentMs)) / segmentMs);
+    expect(perSegment).toBeLessThan(2.2);
+    expect(perSegment).toBeGreaterThan(1);
+    // Every segment was seen, within a retry (and the jitter) of its publication.
+    const seenAt = new Map<number, number>();
+    for (const [i, entry] of seen.entries()) {
+      const n = Number(/^manifest (\d+)$/.exec(entry)?.[1]);
+      if (!Number.isNaN(n) && !seenAt.has(n)) seenAt.set(n, times[i]!);
+    }
+    const lags = [...seenAt].filter(([n]) => publishedAt(n) > start + 3 * segmentMs).map(([n, at]) => at - publishedAt(n));
+    expect(lags.length).toBeGreaterThanOrEqual(15);
+    expect(Math.max(...lags)).toBeLessThanOrEqual(retryMs + 100);
+    expect(Math.min(...lags)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('retries every eighth of a segment (within 250 ms and 1 s) while the next segment is late', () => {
+    expect([1, 2, 4, 10, 20].map((s) => pollRetryMs(s))).toEqual([250, 250, 500, 1000, 1000]);
   });
 
   it('backs off while the manifest is malformed and recovers when a good one returns', async () => {
@@ -115,9 +149,9 @@ describe(ManifestPollController.name, () => {
     await vi.advanceTimersByTimeAsync(30000);
     expect(seen.at(-1)).toMatch(/manifest version 1 is not supported/);
     storage.body = JSON.stringify(manifest(12));
-    await vi.advanceTimersByTimeAsync(30000 + 1000);
+    await vi.advanceTimersByTimeAsync(30000 + 250);
     expect(seen.slice(-2)).toEqual(['manifest 12', 'manifest 12 unchanged']);
-    expect(storage.gaps().at(-1)).toBe(1000);
+    expect(storage.gaps().at(-1)).toBe(250);
     poll.stop();
   });
 
@@ -139,8 +173,8 @@ describe(ManifestPollController.name, () => {
     void poll.start(URL_);
     await vi.advanceTimersByTimeAsync(6000);
     expect(seen.at(-1)).toBe('manifest 10 unchanged');
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(seen.at(-1)).toBe('stalled: Off air: the station has sent no new audio for 7 s.');
+    await vi.advanceTimersByTimeAsync(250);
+    expect(seen.at(-1)).toBe('stalled: Off air: the station has sent no new audio for 6 s.');
     poll.stop();
   });
 

@@ -2,13 +2,20 @@ import { parseManifestText, type Manifest } from '@radio/protocol';
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { delay, withTimeout } from './abortable.ts';
 import type { PlayerEvents } from './events.ts';
+import { LiveClock } from './live-clock.ts';
 import { corsProblem, httpProblem, problem, type PlayerProblem } from './player-problem.ts';
 
-/** When to poll, as data. All delays are floored at `minDelayMs` (never more than one request a second). */
+/** When to poll, as data. */
 export interface ManifestPollPolicy {
+  /** The shortest delay after a failure (then doubled per failure, up to `maxDelayMs`). */
   minDelayMs: number;
-  /** While live: this fraction of `segmentSeconds` between polls. */
-  liveFraction: number;
+  /**
+   * While live, a poll goes out when the next segment is due (by the live clock); while it is not
+   * there yet, again every this fraction of `segmentSeconds`, within `retryMinMs` and `retryMaxMs`.
+   */
+  retryFraction: number;
+  retryMinMs: number;
+  retryMaxMs: number;
   /** While off air or stalled: this many `segmentSeconds` between polls, at least `offlineMinDelayMs`. */
   offlineSegments: number;
   offlineMinDelayMs: number;
@@ -24,7 +31,9 @@ export interface ManifestPollPolicy {
 /** The policy the player uses. */
 export const MANIFEST_POLL_POLICY: ManifestPollPolicy = {
   minDelayMs: 1000,
-  liveFraction: 0.5,
+  retryFraction: 1 / 8,
+  retryMinMs: 250,
+  retryMaxMs: 1000,
   offlineSegments: 2,
   offlineMinDelayMs: 4000,
   maxDelayMs: 30_000,
@@ -33,11 +42,19 @@ export const MANIFEST_POLL_POLICY: ManifestPollPolicy = {
   staleAfterSegments: 3,
 };
 
+/** While live, how long (ms) between polls that find no new segment yet; also how late a segment may be seen. */
+export function pollRetryMs(segmentSeconds: number, policy: ManifestPollPolicy = MANIFEST_POLL_POLICY): number {
+  return Math.min(policy.retryMaxMs, Math.max(policy.retryMinMs, policy.retryFraction * segmentSeconds * 1000));
+}
+
 /** Injectable parts, for tests; the defaults are the browser's. */
 export interface ManifestPollOptions {
   policy?: ManifestPollPolicy;
   fetch?: typeof fetch;
+  /** The monotonic clock (ms). */
   now?: () => number;
+  /** The wall clock (ms since 1970), only to seed the live clock. */
+  wallNow?: () => number;
   random?: () => number;
 }
 
@@ -52,15 +69,19 @@ type PollOutcome = { manifest: Manifest; changed: boolean } | { problem: PlayerP
 /**
  * Polls the manifest with If-None-Match, validates it with the protocol module and reports through
  * the player's events: `manifest` while the station is live, `manifest-problem` when it is off air,
- * stalled, unreachable or unreadable. Polls about every segmentSeconds/2, slowly while offline,
- * backing off after failures.
+ * stalled, unreachable or unreadable. While live it polls on the segment clock: when the next segment
+ * is due (see {@link LiveClock}, which it keeps), then every few hundred ms until it is there; slowly
+ * while offline, backing off after failures. Weak and strong ETags alike go back as they came.
  */
 export class ManifestPollController implements ReactiveController {
   readonly stats: ManifestPollStats = { manifestRequests: 0, manifestNotModified: 0 };
+  /** Where the live edge is, from when segments arrived; the playback controller steers by it. */
+  readonly clock = new LiveClock();
   readonly #events: PlayerEvents;
   readonly #policy: ManifestPollPolicy;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
+  readonly #wallNow: () => number;
   readonly #random: () => number;
   #abort: AbortController | undefined;
   #etag: string | undefined;
@@ -75,6 +96,7 @@ export class ManifestPollController implements ReactiveController {
     this.#policy = options.policy ?? MANIFEST_POLL_POLICY;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#now = options.now ?? (() => performance.now());
+    this.#wallNow = options.wallNow ?? Date.now;
     this.#random = options.random ?? Math.random;
     host.addController(this);
   }
@@ -95,6 +117,7 @@ export class ManifestPollController implements ReactiveController {
     this.#abort = undefined;
     this.#etag = this.#text = this.#manifest = this.#newestSeq = undefined;
     this.#failures = 0;
+    this.clock.reset();
   }
 
   hostDisconnected(): void {
@@ -116,6 +139,7 @@ export class ManifestPollController implements ReactiveController {
   /** Off air and stalled are reported as problems; a live, moving manifest goes to playback. */
   #judge(manifest: Manifest, changed: boolean): PollOutcome {
     if (!manifest.live) return { problem: problem('off-air', 'Off air: the station is not broadcasting right now.') };
+    this.clock.observe(manifest, this.#now(), this.#wallNow());
     const newest = manifest.streams.hq.segments.at(-1)?.seq;
     if (newest !== this.#newestSeq) {
       this.#newestSeq = newest;
@@ -132,9 +156,15 @@ export class ManifestPollController implements ReactiveController {
   #nextDelay(fetched: PollOutcome, report: PollOutcome): number {
     const p = this.#policy;
     const segmentMs = 'manifest' in fetched ? fetched.manifest.segmentSeconds * 1000 : undefined;
+    if ('manifest' in report) {
+      // On the segment clock: when the next one is due, or soon again while it is late (or until one was seen arriving).
+      const retryMs = pollRetryMs(report.manifest.segmentSeconds, p);
+      // Half a retry after the due time: a segment rarely comes before its earliest, often a little after.
+      const untilDue = (this.clock.nextDueAt() ?? -Infinity) + retryMs / 2 - this.#now();
+      return Math.min(segmentMs!, Math.max(retryMs, untilDue));
+    }
     let ms: number;
-    if ('manifest' in report) ms = p.liveFraction * segmentMs!;
-    else if (report.problem.offline) ms = Math.max(p.offlineMinDelayMs, p.offlineSegments * (segmentMs ?? 0));
+    if (report.problem.offline) ms = Math.max(p.offlineMinDelayMs, p.offlineSegments * (segmentMs ?? 0));
     else ms = p.minDelayMs * 2 ** (this.#failures - 1);
     const jittered = Math.min(ms, p.maxDelayMs) * (1 + p.jitter * (2 * this.#random() - 1));
     return Math.max(p.minDelayMs, jittered);

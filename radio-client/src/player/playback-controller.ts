@@ -3,8 +3,10 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { chooseStream, hqBitrate, ThroughputEstimator, type Quality } from './abr.ts';
 import { createAudioOutput, type AudioOutput } from './audio-output.ts';
 import type { PlayerEventMap, PlayerEvents, PlayerState } from './events.ts';
-import { bufferedAhead, catchUpPosition, joinLatency, joinPoint, liveEdge, nextSegment, segmentSpan, spans, type NextSegment } from './live-edge.ts';
-import { MANIFEST_POLL_POLICY } from './manifest-poll-controller.ts';
+import { LATENCY_POLICY, LatencyControl } from './latency-control.ts';
+import type { LiveClock } from './live-clock.ts';
+import { bufferedAhead, joinPoint, nextSegment, segmentSpan, spans, type MediaSpan, type NextSegment } from './live-edge.ts';
+import { pollRetryMs } from './manifest-poll-controller.ts';
 import { MediaAppendError, MediaBuffer } from './media-buffer.ts';
 import { mseEngine, type MseEngine } from './media-support.ts';
 import { cmafProblem } from './mp4-boxes.ts';
@@ -22,6 +24,8 @@ function segmentLoadPolicy(segmentSeconds: number): SegmentLoadPolicy {
 const TICK_MS = 250;
 /** After the element's own HLS player failed, it is started again no sooner than this. */
 const HLS_RETRY_MS = 10_000;
+/** Auto takes HQ when a segment of it downloads within this fraction of the latency's margin. */
+const DOWNLOAD_BUDGET = 0.75;
 /** Played media kept behind the playhead; older is removed from the buffer. */
 const BACK_BUFFER_SECONDS = 10;
 
@@ -54,6 +58,12 @@ interface Session {
   /** Inits of the runs, by URL: fetched once per session. */
   inits: Map<string, Promise<ArrayBuffer>>;
   playhead: PlayheadWatch;
+  /** The latency this session aims at, and how it keeps it. */
+  latency: LatencyControl;
+  /** The playhead was just placed (a join, a jump) and has not moved since. */
+  placed: boolean;
+  /** Paused on purpose: placed ahead of where it should play (a new run began later than that). */
+  holding: boolean;
   output: AudioOutput | undefined;
   timer: ReturnType<typeof setInterval>;
   /** Native HLS: not before this (performance.now()) is the element's player started again after it failed. */
@@ -70,6 +80,7 @@ interface Session {
 export class PlaybackController implements ReactiveController {
   quality: Quality = 'auto';
   readonly #events: PlayerEvents;
+  readonly #clock: LiveClock;
   readonly #throughput = new ThroughputEstimator();
   readonly #counters: PlaybackCounters = { segmentsPlayed: 0, underruns: 0, gaps: 0, discontinuities: 0 };
   #bytesLoaded = 0;
@@ -86,8 +97,10 @@ export class PlaybackController implements ReactiveController {
   #volume = 1;
   #muted = false;
 
-  constructor(host: ReactiveControllerHost, events: PlayerEvents) {
+  /** `clock`: where the live edge is (the manifest poll keeps it). */
+  constructor(host: ReactiveControllerHost, events: PlayerEvents, clock: LiveClock) {
     this.#events = events;
+    this.#clock = clock;
     host.addController(this);
   }
 
@@ -160,7 +173,8 @@ export class PlaybackController implements ReactiveController {
     const engine = mseEngine();
     const session: Session = {
       audio, engine, abort: new AbortController(), buffer: undefined, opened: undefined, seekPending: true, inits: new Map(),
-      playhead: new PlayheadWatch(), output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), hlsRetryAt: 0,
+      playhead: new PlayheadWatch(), latency: new LatencyControl((segmentSeconds) => pollRetryMs(segmentSeconds) / 1000), placed: false, holding: false,
+      output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), hlsRetryAt: 0,
     };
     this.#session = session;
     for (const type of ['waiting', 'playing', 'seeked', 'timeupdate'] as const) audio.addEventListener(type, () => this.#tick(session));
@@ -292,11 +306,14 @@ export class PlaybackController implements ReactiveController {
         const manifest = this.#manifest;
         if (!session?.engine || !manifest || session.abort.signal.aborted) return;
         const types = session.engine.types;
-        const stream = chooseStream(this.quality, this.#throughput.bitsPerSecond, hqBitrate(manifest), STREAM_NAMES.filter((s) => types[s]));
-        const join = joinPoint(manifest, latencyTarget(manifest));
+        const stream = chooseStream(this.quality, this.#throughput.bitsPerSecond, hqBitrate(manifest), STREAM_NAMES.filter((s) => types[s]), {
+          segmentSeconds: manifest.segmentSeconds,
+          budgetSeconds: DOWNLOAD_BUDGET * LATENCY_POLICY.marginSeconds,
+        });
+        const join = joinPoint(manifest, this.#target(session, manifest) ?? -Infinity);
         const next = nextSegment(manifest.streams[stream].segments, this.#lastSeq, join?.index ?? 0, this.#skipped);
         if (!next) return;
-        await this.#appendSegment(session, manifest, stream, types[stream]!, next, next.boundary === 'start' ? join?.position : undefined);
+        await this.#appendSegment(session, manifest, stream, types[stream]!, next);
       }
     } catch (error) {
       if ((error as Error).name !== 'AbortError') throw error;
@@ -305,7 +322,7 @@ export class PlaybackController implements ReactiveController {
     }
   }
 
-  async #appendSegment(session: Session, manifest: Manifest, stream: StreamName, type: string, { entry, boundary }: NextSegment, joinAt: number | undefined): Promise<void> {
+  async #appendSegment(session: Session, manifest: Manifest, stream: StreamName, type: string, { entry, boundary }: NextSegment): Promise<void> {
     const signal = session.abort.signal;
     const label = `${stream} segment ${entry.seq}`;
     const policy = segmentLoadPolicy(manifest.segmentSeconds);
@@ -351,8 +368,9 @@ export class PlaybackController implements ReactiveController {
       if (boundary === 'discontinuity') this.#counters.discontinuities++;
       session.playhead.appended(span);
       if (session.seekPending) {
+        // Where it should play now (the download took a while), within what was appended.
         session.seekPending = false;
-        this.#seek(session, joinAt ?? span.start);
+        this.#place(session, within(span, this.#target(session, manifest) ?? span.start));
       }
       this.#skipped = false;
       this.#segmentProblem = undefined;
@@ -394,27 +412,56 @@ export class PlaybackController implements ReactiveController {
     return init;
   }
 
-  #seek(session: Session, position: number): void {
+  /** Moves the playhead (a join, a jump over a gap, a catch-up); the latency control then sees it placed. */
+  #place(session: Session, position: number): void {
     session.audio.currentTime = position;
+    session.placed = true;
     // A seek is not progress: `playing` waits for the element to move on from there.
     session.playhead.moved(session.audio.currentTime);
   }
 
-  /** Follows the element: progress (the state), stalls (underruns), gaps to jump, segments played through. */
+  /** Where the playhead should be now: the live edge less the latency the session aims at; undefined before the edge is known. */
+  #target(session: Session, manifest: Manifest): number | undefined {
+    const edge = this.#clock.edgeAt(performance.now());
+    return edge === undefined ? undefined : edge - session.latency.latency(manifest.segmentSeconds);
+  }
+
+  /**
+   * Follows the element: progress (the state), stalls (underruns), gaps to jump, segments played
+   * through; and keeps the latency (playbackRate, a hold, a move).
+   */
   #tick(session: Session): void {
     if (session !== this.#session) return;
-    const report = session.playhead.check(session.audio, session.opened?.buffered ?? [], performance.now(), !session.seekPending);
-    if (report.jumpTo !== undefined) this.#seek(session, report.jumpTo);
-    const behind = this.#manifest && session.opened && session.playhead.advancing && !session.seekPending;
-    const catchUp = behind ? catchUpPosition(this.#manifest!, session.audio.currentTime, latencyTarget(this.#manifest!), session.opened!.buffered) : undefined;
-    if (catchUp !== undefined) {
-      // What lies between is skipped: counted as a gap.
-      this.#seek(session, catchUp);
-      this.#counters.gaps++;
+    const buffered = session.opened?.buffered ?? [];
+    const report = session.playhead.check(session.audio, buffered, performance.now(), !session.seekPending);
+    if (report.jumpTo !== undefined) this.#place(session, report.jumpTo);
+    if (session.playhead.advancing) session.placed = false;
+    if (report.stalled && !this.#stationProblem && !session.holding) {
+      this.#counters.underruns++;
+      if (this.#manifest) session.latency.stalled(this.#manifest.segmentSeconds);
     }
-    if (report.stalled && !this.#stationProblem) this.#counters.underruns++;
+    if (session.engine) this.#keepLatency(session, buffered);
     this.#counters.segmentsPlayed += report.played;
     this.#updateState();
+  }
+
+  #keepLatency(session: Session, buffered: readonly MediaSpan[]): void {
+    const manifest = this.#manifest;
+    const edge = this.#clock.edgeAt(performance.now());
+    if (!manifest || edge === undefined || session.seekPending) return;
+    const { audio } = session;
+    const action = session.latency.update({ position: audio.currentTime, playing: session.playhead.advancing, placed: session.placed }, edge, manifest.segmentSeconds);
+    if (audio.playbackRate !== action.rate) audio.playbackRate = action.rate;
+    if (action.hold !== session.holding) {
+      session.holding = action.hold;
+      if (action.hold) audio.pause();
+      else this.#startElement(session);
+    }
+    if (action.seekTo !== undefined && buffered.some((r) => r.start <= action.seekTo! && action.seekTo! < r.end)) {
+      // What lies between is skipped: counted as a gap, unless nothing was heard yet.
+      if (!session.placed) this.#counters.gaps++;
+      this.#place(session, action.seekTo);
+    }
   }
 
   #updateState(): void {
@@ -432,19 +479,22 @@ export class PlaybackController implements ReactiveController {
     }
   }
 
-  /** How far the sample playing now is behind the newest one published, on the media timeline. */
+  /**
+   * How far the sample playing now is behind the one the station captures now: the live edge (as
+   * segments arrive) less the playhead, plus the station's own delay in publishing. Native HLS:
+   * behind the end of what the element can seek to.
+   */
   #latencySeconds(): number {
     const session = this.#session;
     if (!session?.playhead.playedAny) return 0;
     const { audio } = session;
-    // Native HLS: the element's live edge is the end of what it can seek to.
-    const edge = session.engine ? this.#manifest && liveEdge(this.#manifest) : audio.seekable.length ? audio.seekable.end(audio.seekable.length - 1) : undefined;
-    return edge === undefined ? 0 : Math.max(0, edge - audio.currentTime);
+    if (!session.engine) return audio.seekable.length ? Math.max(0, audio.seekable.end(audio.seekable.length - 1) - audio.currentTime) : 0;
+    const edge = this.#clock.edgeAt(performance.now());
+    return edge === undefined ? 0 : Math.max(0, edge - audio.currentTime + this.#clock.publishDelay);
   }
 }
 
-/** How far behind the live edge the player joins (and catches up to): one segment, one manifest poll interval and a margin. */
-function latencyTarget({ segmentSeconds }: Manifest): number {
-  const { liveFraction, minDelayMs } = MANIFEST_POLL_POLICY;
-  return joinLatency(segmentSeconds, Math.max(minDelayMs / 1000, liveFraction * segmentSeconds));
+/** `position`, kept within `span`. */
+function within(span: MediaSpan, position: number): number {
+  return Math.min(Math.max(position, span.start), span.end);
 }

@@ -76,7 +76,7 @@ export class RadioPlayer extends LitElement {
 
   readonly #events = new PlayerEvents();
   readonly #poll = new ManifestPollController(this, this.#events);
-  readonly #playback = new PlaybackController(this, this.#events);
+  readonly #playback = new PlaybackController(this, this.#events, this.#poll.clock);
   #quality: Quality = readStoredQuality();
   #volume = 1;
   #muted = false;

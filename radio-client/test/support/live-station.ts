@@ -78,6 +78,10 @@ export class LiveStation {
   #newestSeq = -1;
   #timer: NodeJS.Timeout | undefined;
   #tick: Promise<void> = Promise.resolve();
+  /** While the segments before the start are published at once: their manifests say they were written on time. */
+  #prefilling = false;
+  #writtenAt: Date | undefined;
+  #publishDelays: number[] = [];
 
   private constructor(server: S3TestServer, material: StationMaterial) {
     this.#server = server;
@@ -90,7 +94,9 @@ export class LiveStation {
     const server = await startS3TestServer({ bucketConfigs: [CORS_XML], extraBuckets: [NO_CORS_BUCKET] });
     const station = new LiveStation(server, material);
     const current = Math.floor(Date.now() / station.#segmentMs);
+    station.#prefilling = true;
     await station.#capture(current - prefill, current - 1);
+    station.#prefilling = false;
     station.#schedule(current);
     return station;
   }
@@ -103,6 +109,11 @@ export class LiveStation {
   /** Seq of the newest segment published. */
   get newestSeq(): number {
     return this.#newestSeq;
+  }
+
+  /** The longest time (s) from a segment's end to its manifest being written, over the last 20 segments. */
+  get publishDelay(): number {
+    return Math.max(0, ...this.#publishDelays);
   }
 
   /** Stores `body` as the manifest of the bucket without a CORS rule; returns the URL a player reads it from. */
@@ -127,10 +138,13 @@ export class LiveStation {
     return this.#material.description.segmentSeconds * 1000;
   }
 
+  get #postRollMs(): number {
+    return (ENCODER_POST_ROLL / this.#material.format.sampleRate) * 1000;
+  }
+
   /** Runs the tick for segment `seq` once it has been captured (its end, plus the post-roll), then the next. */
   #schedule(seq: number): void {
-    const postRollMs = (ENCODER_POST_ROLL / this.#material.format.sampleRate) * 1000;
-    const at = (seq + 1) * this.#segmentMs + postRollMs;
+    const at = (seq + 1) * this.#segmentMs + this.#postRollMs;
     this.#timer = setTimeout(() => {
       this.#tick = this.#onTick(seq).finally(() => {
         if (this.#timer) this.#schedule(seq + 1);
@@ -167,7 +181,7 @@ export class LiveStation {
   /** A daemon (re)start: seqs continue after the stored manifest (and at least `floorSeq`), its first segment is a discontinuity. */
   async #startRun(floorSeq: number): Promise<Run> {
     const { description, format, segmentFrames } = this.#material;
-    const publisher = new Publisher({ store: this.#store, station: description, window: 3, keepExtra: 2, log: this.#log });
+    const publisher = new Publisher({ store: this.#store, station: description, window: 3, keepExtra: 2, log: this.#log, now: () => this.#writtenAt ?? new Date() });
     const runSeq = await publisher.resume(floorSeq);
     return {
       publisher,
@@ -187,9 +201,11 @@ export class LiveStation {
     this.corruptNextSegment = undefined;
     if (corruption && corruption !== 'missing') for (const e of encoded) e.bytes = CORRUPT[corruption];
     const startedAt = new Date(segment.seq * this.#segmentMs);
+    this.#writtenAt = this.#prefilling ? new Date((segment.seq + 1) * this.#segmentMs + this.#postRollMs) : undefined;
     await run.publisher.publish({ seq: segment.seq, run: run.runSeq, samples: segment.frames, startedAt, discontinuity: segment.discontinuity }, encoded);
     // Listed, then lost (a lifecycle rule, an operator's mistake): players get a 404.
     if (corruption === 'missing') await Promise.all(STREAM_NAMES.map((stream) => this.#store.delete(segmentKey(stream, segment.seq))));
     this.#newestSeq = segment.seq;
+    if (!this.#prefilling) this.#publishDelays = [...this.#publishDelays, (Date.now() - (segment.seq * this.#segmentMs + (segment.frames / this.#material.format.sampleRate) * 1000)) / 1000].slice(-20);
   }
 }

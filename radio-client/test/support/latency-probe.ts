@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPulseSink } from '../../../radio-server/src/testing/pulse-sink.ts';
+import { launchBrowser, serveApp, type BrowserKind } from './browser.ts';
+import { LiveStation } from './live-station.ts';
+import { heardMarkers, markerMaterial, type HeardMarker } from './marker-tone.ts';
+import { click, instrument, records, waitFor } from './player-page.ts';
+import { recordSink } from './sink-recorder.ts';
+
+/** One listener's session: when Play was pressed, and what was heard. */
+export interface ListenerSession {
+  /** Where on the segment clock Play was pressed (0: on a boundary, 0.5: half a segment later). */
+  phase: number;
+  pressedAt: number;
+  /** The markers heard in the session. */
+  markers: HeardMarker[];
+  /** Median of the markers' latencies (s). */
+  latency: number | undefined;
+  /** What the player said (`stats.latencySeconds`) at the end of the session. */
+  reported: number;
+  /** playbackRate seen during the session (the element's). */
+  rates: number[];
+  /** The station's longest publishing delay (segment end to manifest written) over the last 20 segments, at the session's end. */
+  stationDelay: number;
+}
+
+export interface ProbeOptions {
+  kind: BrowserKind;
+  segmentSeconds: number;
+  /** Points of the segment clock at which listeners press Play, in order, one listener after another. */
+  phases: number[];
+  /** Seconds each listener plays after the player says `playing`; one per phase, or one for all. */
+  listenSeconds: number | number[];
+}
+
+/**
+ * Glass to ear, measured from outside: a live station publishing the marker tone on the wall clock,
+ * the browser playing into a null sink recorded with parec, and one listener after another pressing
+ * Play at the given points of the segment clock (and Stop after a few seconds), on one page. The
+ * latency of a marker is when it was heard (the recording's clock) less when it was captured.
+ */
+export async function probeLatency({ kind, segmentSeconds, phases, listenSeconds }: ProbeOptions): Promise<{ sessions: ListenerSession[]; pageErrors: string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'radio-client-latency-'));
+  const pulse = await startPulseSink();
+  const station = await LiveStation.start(markerMaterial(segmentSeconds));
+  const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true }), () => pulse.stop(), () => station.stop()];
+  try {
+    const app = await serveApp(join(dir, 'assets'), station.publicUrl);
+    cleanup.unshift(() => app.close());
+    const browser = await launchBrowser(kind, { env: pulse.env });
+    cleanup.unshift(() => browser.close());
+    const page = await browser.newPage();
+    await instrument(page);
+    await page.goto(`${app.url}/`);
+    const recorder = await recordSink(pulse.env);
+    const sessions: ListenerSession[] = [];
+    const segmentMs = segmentSeconds * 1000;
+    let earliest = Date.now() + 500;
+    for (const [i, phase] of phases.entries()) {
+      // The next time the segment clock stands at `phase`, at least a second after the last Stop (silence between listeners).
+      const at = Math.ceil((earliest - phase * segmentMs) / segmentMs) * segmentMs + phase * segmentMs;
+      await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
+      const pressedAt = Date.now();
+      await click(page, 'play-button');
+      await waitFor(page, 'playing', () => document.querySelector('radio-player')!.state === 'playing', undefined, 3 * segmentMs + 20_000);
+      const seconds = Array.isArray(listenSeconds) ? listenSeconds[i]! : listenSeconds;
+      const rates = new Set<number>();
+      for (const end = Date.now() + seconds * 1000; Date.now() < end; ) {
+        rates.add(await page.evaluate(() => (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode | null)?.mediaElement.playbackRate ?? 1));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const reported = await page.evaluate(() => document.querySelector('radio-player')!.stats.latencySeconds);
+      await click(page, 'play-button');
+      sessions.push({ phase, pressedAt, markers: [], latency: undefined, reported, rates: [...rates], stationDelay: station.publishDelay });
+      earliest = Date.now() + 1000;
+    }
+    const recording = await recorder.stop();
+    const markers = heardMarkers(recording.samples, recording.startedAt);
+    for (const [i, session] of sessions.entries()) {
+      const until = sessions[i + 1]?.pressedAt ?? Infinity;
+      session.markers = markers.filter((m) => m.heardAt > session.pressedAt && m.heardAt < until);
+      const sorted = session.markers.map((m) => m.latency).sort((a, b) => a - b);
+      session.latency = sorted.length ? sorted[Math.floor(sorted.length / 2)] : undefined;
+    }
+    return { sessions, pageErrors: (await records(page)).pageErrors };
+  } finally {
+    for (const step of cleanup) await step();
+  }
+}

@@ -2,7 +2,7 @@ import { html, LitElement, nothing, type PropertyValues } from 'lit';
 import { isQuality, type Quality } from './abr.ts';
 import { PlayerEvents, type PlayerEventMap, type PlayerState } from './events.ts';
 import { ManifestPollController } from './manifest-poll-controller.ts';
-import { updateMediaSession } from './media-session.ts';
+import { clearMediaSession, updateMediaSession } from './media-session.ts';
 import { PlaybackController, type PlaybackStats } from './playback-controller.ts';
 import type { PlayerProblem, ProblemKind } from './player-problem.ts';
 import { radioPlayerStyles } from './radio-player-styles.ts';
@@ -146,6 +146,7 @@ export class RadioPlayer extends LitElement {
     this.#events.off('state', this.#onState);
     this.#events.off('manifest', this.#onManifest);
     this.#stopRefreshing();
+    clearMediaSession(this);
   }
 
   override updated(changed: PropertyValues<this>): void {
@@ -156,7 +157,7 @@ export class RadioPlayer extends LitElement {
     this.requestUpdate();
     if (state === 'idle') this.#stopRefreshing();
     else this.#startRefreshing();
-    updateMediaSession(this.#title(), state === 'playing' || state === 'loading', this);
+    this.#updateMediaSession();
     this.dispatchEvent(new RadioPlayerStateChangeEvent(state, this.#sentence(state, problem, buffering)));
     if (state === 'error' && problem) this.dispatchEvent(new RadioPlayerErrorEvent(problem));
   };
@@ -165,8 +166,15 @@ export class RadioPlayer extends LitElement {
     if (manifest.station !== this.#manifestStation) {
       this.#manifestStation = manifest.station;
       this.requestUpdate();
+      this.#updateMediaSession();
     }
   };
+
+  /** The OS controls follow the state: playing (or about to) while listening, paused otherwise; Play and Pause/Stop act on the player. */
+  #updateMediaSession(): void {
+    const state = this.state;
+    updateMediaSession({ station: this.#title() }, state === 'playing' || state === 'loading' ? 'playing' : 'paused', this);
+  }
 
   #title(): string {
     return this.#manifestStation || this.stationName || 'Radio';

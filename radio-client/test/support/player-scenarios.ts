@@ -257,6 +257,43 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       await page.evaluate(() => document.querySelector('#nocors')!.remove());
     });
 
+    it("tells the OS what plays (Media Session), and plays and stops from the OS controls", async () => {
+      const sessionPage = await openStationPage(ctx, (page) =>
+        page.evaluateOnNewDocument(() => {
+          // The handlers the page registers, so the test can press the OS buttons.
+          const w = window as unknown as { mediaHandlers: Record<string, MediaSessionActionHandler | null> };
+          w.mediaHandlers = {};
+          const set = navigator.mediaSession.setActionHandler.bind(navigator.mediaSession);
+          navigator.mediaSession.setActionHandler = (action, handler) => {
+            w.mediaHandlers[action] = handler;
+            set(action, handler);
+          };
+        }).then(() => undefined),
+      );
+      const media = () => sessionPage.evaluate(() => {
+        const { metadata, playbackState } = navigator.mediaSession;
+        const handlers = (window as unknown as { mediaHandlers: Record<string, unknown> }).mediaHandlers;
+        return { title: metadata?.title, artist: metadata?.artist, playbackState, handlers: Object.keys(handlers).filter((k) => typeof handlers[k] === 'function').sort() };
+      });
+      const press = (action: string) => sessionPage.evaluate((action) => (window as unknown as { mediaHandlers: Record<string, () => void> }).mediaHandlers[action]!(), action);
+      try {
+        await click(sessionPage, 'play-button');
+        await waitFor(sessionPage, 'playing', () => document.querySelector('radio-player')!.state === 'playing');
+        expect(await media()).toEqual({ title: 'Loopback FM', artist: 'Live radio', playbackState: 'playing', handlers: ['pause', 'play', 'stop'] });
+        await press('pause');
+        await waitFor(sessionPage, 'idle after the OS paused it', () => document.querySelector('radio-player')!.state === 'idle');
+        expect((await media()).playbackState).toBe('paused');
+        await press('play');
+        await waitFor(sessionPage, 'playing after the OS played it', () => document.querySelector('radio-player')!.state === 'playing');
+        expect((await media()).playbackState).toBe('playing');
+        await press('stop');
+        await waitFor(sessionPage, 'idle after the OS stopped it', () => document.querySelector('radio-player')!.state === 'idle');
+        expect((await records(sessionPage)).pageErrors).toEqual([]);
+      } finally {
+        await sessionPage.close();
+      }
+    });
+
     it('uses ManagedMediaSource where the browser has it (here MediaSource under that name), with remote playback off', async () => {
       const managedPage = await openStationPage(ctx, (page) =>
         page.evaluateOnNewDocument(() => {

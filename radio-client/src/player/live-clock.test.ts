@@ -63,26 +63,32 @@ describe(LiveClock.name, () => {
     }
   });
 
-  it('takes the median of the recent arrivals', () => {
+  it('takes an early one of the recent arrivals, so that late segments never pull the edge back', () => {
     const clock = new LiveClock();
     // A wall clock 5 minutes slow: no seed, and arrivals placed where they were seen.
     const skew = -5 * 60_000;
     let now = published(N) + 1300;
     clock.observe(manifest(N), now, wall(now, skew));
     expect(clock.edgeAt(now)).toBeCloseTo((N + 1) * S, 3);
-    // Seen 100, 20 and 180 ms after they were published: the median is 100.
+    // Seen 100, 20 and 180 ms after they were published: of three, the earliest.
     for (const [i, late] of [100, 20, 180].entries()) {
       now = published(N + 1 + i) + late - 250;
       clock.observe(manifest(N + i), now, wall(now, skew));
       now += 250;
       clock.observe(manifest(N + 1 + i), now, wall(now, skew));
     }
-    expect(clock.edgeAt(now)).toBeCloseTo((N + 4) * S + 0.08, 3);
-    expect(clock.nextDueAt()).toBeCloseTo(published(N + 4) + 100, 3);
-    // A poll that finds the newest at once (it was there already) is no arrival: it changes nothing.
-    now = published(N + 4) + 900;
+    expect(clock.edgeAt(now)).toBeCloseTo((N + 4) * S + 0.16, 3);
+    expect(clock.nextDueAt()).toBeCloseTo(published(N + 4) + 20, 3);
+    // A segment 3 s late changes nothing.
+    now = published(N + 4) + 3000 - 250;
+    clock.observe(manifest(N + 3), now, wall(now, skew));
+    now += 250;
     clock.observe(manifest(N + 4), now, wall(now, skew));
-    expect(clock.edgeAt(now)).toBeCloseTo((N + 5) * S + 0.8, 3);
+    expect(clock.nextDueAt()).toBeCloseTo(published(N + 5) + 20, 3);
+    // A poll that finds the newest at once (it was there already) is no arrival: it changes nothing.
+    now = published(N + 5) + 3000;
+    clock.observe(manifest(N + 5), now, wall(now, skew));
+    expect(clock.edgeAt(now)).toBeCloseTo((N + 6) * S + 2.98, 3);
   });
 
   it('forgets arrivals older than the last `keep` (a station whose sound card runs slow)', () => {
@@ -94,8 +100,8 @@ describe(LiveClock.name, () => {
       if (i > 0) clock.observe(manifest(N + i - 1), now - 250, wall(now - 250, -60_000));
       clock.observe(manifest(N + i), now, wall(now, -60_000));
     }
-    // The arrivals of segments 3, 4 and 5, seen 300, 400 and 500 ms late: the median is 400.
-    expect(clock.edgeAt(now)).toBeCloseTo((N + 6) * S + 0.1, 3);
+    // The arrivals of segments 3, 4 and 5, seen 300, 400 and 500 ms late: the earliest of them, 300.
+    expect(clock.edgeAt(now)).toBeCloseTo((N + 6) * S + 0.2, 3);
   });
 
   it('starts afresh on a new run', () => {

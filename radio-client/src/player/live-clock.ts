@@ -5,9 +5,9 @@ import { segmentSpan } from './live-edge.ts';
  * Where the live edge is now, on the media timeline, from when new segments were first seen on this
  * machine's clock. A segment that ends at media time `end` and is first seen at local time `t` says
  * that the edge moves as `end + (now - t)`, or ahead of that (it may have been published before the
- * poll that saw it). The median of the recent arrivals is the estimate: a segment published late
- * (a slow upload) then stalls a listener only when it is later than the typical one by more than
- * the latency's margin.
+ * poll that saw it). An early one of the recent arrivals (one that 30 % of them beat) is the
+ * estimate: a segment published late (a slow upload) never pulls the edge back, and the listener's
+ * margin need only cover how much later than that early one a segment may come.
  *
  * A segment seen arriving (the poll before did not list it) arrived since that poll; within that
  * span the wall clocks place it (the manifest's `updatedAt`, the station's UTC, against `Date.now()`).
@@ -31,7 +31,7 @@ export class LiveClock {
   /** Seconds from the end of recent newest segments to the writing of their manifests (station clock). */
   #publishDelays: number[] = [];
 
-  /** `keep`: arrivals the estimate takes the median of (older ones age out, as the sound card drifts). */
+  /** `keep`: arrivals the estimate is taken from (older ones age out, as the sound card drifts). */
   constructor(keep = 20) {
     this.#keep = keep;
   }
@@ -104,11 +104,21 @@ export class LiveClock {
   }
 
   #offset(withSeed: boolean): number | undefined {
-    if (this.#arrivals.length > 0) return median(this.#arrivals);
+    if (this.#arrivals.length > 0) return earlyPercentile(this.#arrivals);
     if (this.#sightings.length === 0) return undefined;
     const earliest = Math.max(...this.#sightings);
     return withSeed && this.#seed !== undefined ? Math.max(earliest, this.#seed) : earliest;
   }
+}
+
+/**
+ * The arrival that 30 % of the recent ones beat (offsets are media minus local time: the larger, the
+ * earlier): the earliest of up to four, so that a late segment or two never moves the edge back; with
+ * more, a few early flukes do not move it ahead either.
+ */
+function earlyPercentile(offsets: readonly number[]): number {
+  const earliestFirst = [...offsets].sort((a, b) => b - a);
+  return earliestFirst[Math.floor(0.3 * (earliestFirst.length - 1))]!;
 }
 
 function median(values: readonly number[]): number {

@@ -1,8 +1,8 @@
 import type { Manifest } from '@radio/protocol';
 import type { PlayerProblem } from './player-problem.ts';
 
-/** The states the listener sees. */
-export type PlayerState = 'idle' | 'loading' | 'playing' | 'offline' | 'error';
+/** The states the listener sees; `blocked`: the browser holds the sound back until the listener taps. */
+export type PlayerState = 'idle' | 'loading' | 'playing' | 'blocked' | 'offline' | 'error';
 
 /** Every event the player's parts exchange, with its payload: the one place names are declared. */
 export interface PlayerEventMap {

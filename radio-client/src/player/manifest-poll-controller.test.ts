@@ -190,6 +190,30 @@ describe(ManifestPollController.name, () => {
     poll.stop();
   });
 
+  it('says when the player itself failed, never leaves it unhandled, and tries again with backoff', async () => {
+    const { poll, storage, seen } = setup();
+    const fetchOk = storage.fetch;
+    let broken = true;
+    const flaky = (async (url: string, init?: RequestInit) => {
+      if (broken) throw new RangeError('a bug');
+      return fetchOk(url, init);
+    }) as typeof fetch;
+    const events = new PlayerEvents();
+    events.on('manifest', ({ manifest }) => seen.push(`manifest ${manifest.streams.hq.segments.at(-1)!.seq}`));
+    events.on('manifest-problem', ({ problem }) => seen.push(`${problem.kind}: ${problem.message}`));
+    const host = { addController: vi.fn(), removeController: vi.fn(), requestUpdate: vi.fn(), updateComplete: Promise.resolve(true) };
+    const flakyPoll = new ManifestPollController(host, events, { fetch: flaky, now: () => Date.now(), random: () => 0.5 });
+    const done = flakyPoll.start(URL_);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual(['unexpected: Something went wrong in the player (RangeError: a bug); it keeps trying.']);
+    broken = false;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(seen.at(-1)).toBe('manifest 10');
+    flakyPoll.stop();
+    poll.stop();
+    await expect(done).resolves.toBeUndefined();
+  });
+
   it('says which HTTP status the storage answered', async () => {
     const { poll, storage, seen } = setup();
     storage.body = undefined;

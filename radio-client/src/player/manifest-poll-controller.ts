@@ -3,7 +3,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { delay, withTimeout } from './abortable.ts';
 import type { PlayerEvents } from './events.ts';
 import { LiveClock } from './live-clock.ts';
-import { corsProblem, httpProblem, problem, type PlayerProblem } from './player-problem.ts';
+import { corsProblem, httpProblem, problem, unexpectedProblem, type PlayerProblem } from './player-problem.ts';
 
 /** When to poll, as data. */
 export interface ManifestPollPolicy {
@@ -126,9 +126,17 @@ export class ManifestPollController implements ReactiveController {
 
   async #loop(url: string, signal: AbortSignal): Promise<void> {
     for (;;) {
-      const outcome = await this.#poll(url, signal);
-      signal.throwIfAborted();
-      const report = 'problem' in outcome ? outcome : this.#judge(outcome.manifest, outcome.changed);
+      let outcome: PollOutcome;
+      let report: PollOutcome;
+      try {
+        outcome = await this.#poll(url, signal);
+        signal.throwIfAborted();
+        report = 'problem' in outcome ? outcome : this.#judge(outcome.manifest, outcome.changed);
+      } catch (error) {
+        // Anything else is a failure of the player's own: said, and tried again with backoff, never left unhandled.
+        signal.throwIfAborted();
+        outcome = report = { problem: unexpectedProblem(error) };
+      }
       this.#failures = 'problem' in report && !report.problem.offline ? this.#failures + 1 : 0;
       if ('problem' in report) this.#events.emit('manifest-problem', report);
       else this.#events.emit('manifest', report);

@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { MediaAppendError, MediaBuffer, type MediaSourceLike, type SourceBufferLike } from './media-buffer.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { MediaBuffer, UPDATE_TIMEOUT_MS, type MediaSourceLike, type SourceBufferLike } from './media-buffer.ts';
 
 /** Bytes the fake refuses, as a browser refuses what it cannot parse. */
 const UNREADABLE = new ArrayBuffer(3);
+/** Bytes the fake starts appending and never finishes with. */
+const ENDLESS = new ArrayBuffer(998);
 /** Bytes the fake takes without a complaint and without buffering anything (Firefox with a moof it cannot read). */
 const EMPTY = new ArrayBuffer(999);
 
@@ -40,7 +42,8 @@ class FakeSourceBuffer extends EventTarget implements SourceBufferLike {
     if (this.updating) throw new DOMException('still updating', 'InvalidStateError');
     this.log.push(`append ${data.byteLength} bytes in [${this.#start}, ${this.#end}]`);
     if (data.byteLength >= 1000) this.#add(this.#start, this.#end);
-    this.#finish(data === UNREADABLE);
+    if (data === ENDLESS) this.updating = true;
+    else this.#finish(data === UNREADABLE);
   }
 
   remove(start: number, end: number): void {
@@ -152,6 +155,21 @@ describe(MediaBuffer.name, () => {
     await expect(empty).rejects.toMatchObject({ name: 'MediaAppendError', fatal: false, message: 'the browser found no audio in it' });
     await buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment, window: { start: 22, end: 24 } });
     expect(source.buffers[0]!.buffer.ranges).toEqual([[22, 24]]);
+  });
+
+  it('gives up on an append the browser never finishes', async () => {
+    vi.useFakeTimers();
+    try {
+      const source = new FakeMediaSource();
+      const opening = MediaBuffer.open(source, () => source.open(), new AbortController().signal);
+      const buffer = await opening;
+      const append = buffer.append({ type: HQ, initId: 'hq/init-1', init, fragment: ENDLESS, window: { start: 20, end: 22 } });
+      const rejected = expect(append).rejects.toMatchObject({ name: 'MediaAppendError', fatal: true, message: 'the browser did not finish appending within 10 s' });
+      await vi.advanceTimersByTimeAsync(UPDATE_TIMEOUT_MS + 10);
+      await rejected;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('runs operations one after another, never while the SourceBuffer updates', async () => {

@@ -144,23 +144,34 @@ export class MediaBuffer {
   }
 }
 
-/** Runs one SourceBuffer operation and waits for its updateend; an `error` event (or a throw) rejects. */
+/** A SourceBuffer operation that has not ended after this long never will (the MediaSource is given up). */
+export const UPDATE_TIMEOUT_MS = 10_000;
+
+/** Runs one SourceBuffer operation and waits for its updateend; an `error` event, a throw or no end in time rejects. */
 function update(buffer: SourceBufferLike, start: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let failed = false;
     const onError = () => (failed = true);
-    const onEnd = () => {
+    const done = () => {
+      clearTimeout(timer);
       buffer.removeEventListener('error', onError);
+      buffer.removeEventListener('updateend', onEnd);
+    };
+    const onEnd = () => {
+      done();
       if (failed) reject(new MediaAppendError('the browser could not read the appended media'));
       else resolve();
     };
+    const timer = setTimeout(() => {
+      done();
+      reject(new MediaAppendError(`the browser did not finish appending within ${UPDATE_TIMEOUT_MS / 1000} s`));
+    }, UPDATE_TIMEOUT_MS);
     buffer.addEventListener('error', onError, { once: true });
     buffer.addEventListener('updateend', onEnd, { once: true });
     try {
       start();
     } catch (error) {
-      buffer.removeEventListener('error', onError);
-      buffer.removeEventListener('updateend', onEnd);
+      done();
       reject(error instanceof DOMException ? new MediaAppendError(`${error.name}: ${error.message}`) : error);
     }
   });

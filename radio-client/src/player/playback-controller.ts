@@ -12,7 +12,8 @@ import { mseEngine, type MseEngine } from './media-support.ts';
 import { cmafProblem } from './mp4-boxes.ts';
 import { withOpusPreroll } from './opus-preroll.ts';
 import { PlayheadWatch } from './playhead-watch.ts';
-import { problem, type PlayerProblem } from './player-problem.ts';
+import { problem, unexpectedProblem, type PlayerProblem } from './player-problem.ts';
+import { LoadingWatchdog, playerStatus } from './player-status.ts';
 import { loadSegment, SegmentLoadError, type SegmentLoadPolicy } from './segment-loader.ts';
 
 /** Segment download policy for a given segment length: a segment later than its own length is useless. */
@@ -22,6 +23,8 @@ function segmentLoadPolicy(segmentSeconds: number): SegmentLoadPolicy {
 
 /** How often the element's progress is checked (stalls, gaps to jump, segments played). */
 const TICK_MS = 250;
+/** Loading (tuning in, or buffering) this long with no cause known, the player starts its element afresh: at least this, or three segments. */
+const STUCK_MS = 8000;
 /** After the element's own HLS player failed, it is started again no sooner than this. */
 const HLS_RETRY_MS = 10_000;
 /** Auto takes HQ when a segment of it downloads within this fraction of the latency's margin. */
@@ -64,6 +67,9 @@ interface Session {
   placed: boolean;
   /** Paused on purpose: placed ahead of where it should play (a new run began later than that). */
   holding: boolean;
+  /** The browser refused to start the element (autoplay policy): the listener has to tap. */
+  refused: boolean;
+  watchdog: LoadingWatchdog;
   output: AudioOutput | undefined;
   timer: ReturnType<typeof setInterval>;
   /** Native HLS: not before this (performance.now()) is the element's player started again after it failed. */
@@ -174,7 +180,7 @@ export class PlaybackController implements ReactiveController {
     const session: Session = {
       audio, engine, abort: new AbortController(), buffer: undefined, opened: undefined, seekPending: true, inits: new Map(),
       playhead: new PlayheadWatch(), latency: new LatencyControl((segmentSeconds) => pollRetryMs(segmentSeconds) / 1000), placed: false, holding: false,
-      output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), hlsRetryAt: 0,
+      refused: false, watchdog: new LoadingWatchdog(), output: undefined, timer: setInterval(() => this.#tick(session), TICK_MS), hlsRetryAt: 0,
     };
     this.#session = session;
     for (const type of ['waiting', 'playing', 'seeked', 'timeupdate'] as const) audio.addEventListener(type, () => this.#tick(session));
@@ -210,6 +216,19 @@ export class PlaybackController implements ReactiveController {
     this.#updateState();
   }
 
+  /**
+   * Lets the sound out where the browser held it back (the `blocked` state): starts the element and
+   * resumes its AudioContext. Call it from the listener's tap.
+   */
+  resume(): void {
+    const session = this.#session;
+    if (!session) return;
+    session.refused = false;
+    void session.output?.context.resume();
+    if (!session.holding) this.#startElement(session);
+    this.#updateState();
+  }
+
   /** Sets the output level (0..1) and mute, on the element (so the output node carries them too). */
   setVolume(volume: number, muted: boolean): void {
     this.#volume = volume;
@@ -242,10 +261,14 @@ export class PlaybackController implements ReactiveController {
 
   #outputOf(session: Session | undefined): AudioOutput | undefined {
     if (!session) return undefined;
-    try {
-      session.output ??= createAudioOutput(session.audio);
-    } catch {
-      // No Web Audio here: the element still plays, there is just no node to hand out.
+    if (!session.output) {
+      try {
+        session.output = createAudioOutput(session.audio);
+        // A suspended context (an autoplay policy, an OS interruption) silences the element: shown as blocked.
+        session.output.context.addEventListener('statechange', () => this.#tick(session));
+      } catch {
+        // No Web Audio here: the element still plays, there is just no node to hand out.
+      }
     }
     return session.output;
   }
@@ -271,12 +294,21 @@ export class PlaybackController implements ReactiveController {
   }
 
   #startElement(session: Session): void {
-    session.audio.play().catch((error: unknown) => {
-      // AbortError: the source was replaced before playback began; the next start follows.
-      if (session !== this.#session || (error as Error).name === 'AbortError') return;
-      this.#segmentProblem = problem('audio-unavailable', `This browser did not start the sound (${(error as Error).message}); press Stop, then Play.`);
-      this.#updateState();
-    });
+    session.audio.play().then(
+      () => {
+        if (session !== this.#session || !session.refused) return;
+        session.refused = false;
+        this.#updateState();
+      },
+      (error: unknown) => {
+        // AbortError: the source was replaced before playback began; the next start follows.
+        if (session !== this.#session || (error as Error).name === 'AbortError') return;
+        // NotAllowedError: an autoplay policy wants a tap (the `blocked` state); anything else is a failure.
+        if ((error as Error).name === 'NotAllowedError') session.refused = true;
+        else this.#segmentProblem = problem('audio-unavailable', `This browser did not start the sound (${(error as Error).message}); press Stop, then Play.`);
+        this.#updateState();
+      },
+    );
   }
 
   /** The element reported a media error: name the segment playing, and start afresh after it. */
@@ -316,10 +348,17 @@ export class PlaybackController implements ReactiveController {
         await this.#appendSegment(session, manifest, stream, types[stream]!, next);
       }
     } catch (error) {
-      if ((error as Error).name !== 'AbortError') throw error;
+      if ((error as Error).name !== 'AbortError') this.#unexpected(error);
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** A failure of the player's own: the error state says so, and the next manifest tries again. */
+  #unexpected(error: unknown): void {
+    console.error('radio-player:', error);
+    this.#segmentProblem = unexpectedProblem(error);
+    this.#updateState();
   }
 
   async #appendSegment(session: Session, manifest: Manifest, stream: StreamName, type: string, { entry, boundary }: NextSegment): Promise<void> {
@@ -432,6 +471,14 @@ export class PlaybackController implements ReactiveController {
    */
   #tick(session: Session): void {
     if (session !== this.#session) return;
+    try {
+      this.#look(session);
+    } catch (error) {
+      this.#unexpected(error);
+    }
+  }
+
+  #look(session: Session): void {
     const buffered = session.opened?.buffered ?? [];
     const report = session.playhead.check(session.audio, buffered, performance.now(), !session.seekPending);
     if (report.jumpTo !== undefined) this.#place(session, report.jumpTo);
@@ -443,6 +490,20 @@ export class PlaybackController implements ReactiveController {
     if (session.engine) this.#keepLatency(session, buffered);
     this.#counters.segmentsPlayed += report.played;
     this.#updateState();
+    const limit = Math.max(STUCK_MS, 3 * (this.#manifest?.segmentSeconds ?? 0) * 1000);
+    if (session.watchdog.stuck(this.#state === 'loading', performance.now(), limit)) this.#unstick(session, limit);
+  }
+
+  /** Nothing has played for `limitMs` though nothing is known to be wrong: says so, and starts the element afresh at the live edge. */
+  #unstick(session: Session, limitMs: number): void {
+    this.#segmentProblem = problem('audio-unavailable', `The sound has not come for ${Math.round(limitMs / 1000)} s though the station is on air; the player starts again.`);
+    this.#lastSeq = undefined;
+    this.#skipped = false;
+    if (session.engine) this.#attachSource(session);
+    else session.audio.load();
+    this.#startElement(session);
+    this.#updateState();
+    void this.#pump();
   }
 
   #keepLatency(session: Session, buffered: readonly MediaSpan[]): void {
@@ -465,18 +526,29 @@ export class PlaybackController implements ReactiveController {
   }
 
   #updateState(): void {
-    const previousProblem = this.problem;
-    const previous = this.#state;
-    const wasBuffering = this.#buffering;
+    const previous = { state: this.#state, buffering: this.#buffering, message: this.problem?.message };
     const session = this.#session;
-    const current = this.#stationProblem ?? this.#segmentProblem;
-    if (!session) this.#state = 'idle';
-    else if (current) this.#state = current.offline ? 'offline' : 'error';
-    else this.#state = session.playhead.advancing ? 'playing' : 'loading';
-    this.#buffering = this.#state === 'loading' && session !== undefined && session.playhead.playedAny;
-    if (this.#state !== previous || this.#buffering !== wasBuffering || this.problem?.message !== previousProblem?.message) {
-      this.#events.emit('state', { state: this.#state, problem: this.problem, buffering: this.#buffering });
+    const status = playerStatus({
+      listening: session !== undefined,
+      stationProblem: this.#stationProblem,
+      segmentProblem: this.#segmentProblem,
+      blocked: session !== undefined && this.#held(session),
+      advancing: session?.playhead.advancing ?? false,
+      playedAny: session?.playhead.playedAny ?? false,
+    });
+    this.#state = status.state;
+    this.#buffering = status.buffering;
+    if (status.state !== previous.state || status.buffering !== previous.buffering || status.problem?.message !== previous.message) {
+      this.#events.emit('state', status);
     }
+  }
+
+  /** The browser holds the sound back: it refused to start the element, paused it itself, or suspended its AudioContext. */
+  #held(session: Session): boolean {
+    if (session.holding) return false;
+    const { audio, output } = session;
+    const context = output?.context.state as string | undefined;
+    return session.refused || (audio.paused && !audio.ended) || context === 'suspended' || context === 'interrupted';
   }
 
   /**

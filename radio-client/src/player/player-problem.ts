@@ -8,7 +8,8 @@ export type ProblemKind =
   | 'manifest-invalid'
   | 'segment-missing'
   | 'segment-undecodable'
-  | 'audio-unavailable';
+  | 'audio-unavailable'
+  | 'unexpected';
 
 /** A classified problem with one human sentence; `offline` ones show as "Off air", the rest as errors. */
 export interface PlayerProblem {
@@ -22,6 +23,12 @@ const OFFLINE_KINDS: ReadonlySet<ProblemKind> = new Set(['off-air', 'unreachable
 /** Builds a {@link PlayerProblem}; whether it counts as offline follows from its kind. */
 export function problem(kind: ProblemKind, message: string): PlayerProblem {
   return { kind, message, offline: OFFLINE_KINDS.has(kind) };
+}
+
+/** The sentence for a failure of the player's own (a bug, or a browser doing what it should not). */
+export function unexpectedProblem(error: unknown): PlayerProblem {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return problem('unexpected', `Something went wrong in the player (${detail}); it keeps trying.`);
 }
 
 /** The sentence for an HTTP status the station's storage answered with. */

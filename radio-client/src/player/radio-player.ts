@@ -47,6 +47,7 @@ const STATE_SENTENCES: Record<PlayerState, string> = {
   idle: 'Press Play to listen live.',
   loading: 'Tuning in…',
   playing: 'Playing live.',
+  blocked: 'Tap to allow sound.',
   offline: 'Off air.',
   error: 'Something went wrong.',
 };
@@ -235,6 +236,9 @@ export class RadioPlayer extends LitElement {
         </div>
         <div part="controls" class="controls">
           <button part="play-button" class="play" type="button" @click=${this.#togglePlay}>${idle ? 'Play' : 'Stop'}</button>
+          ${state === 'blocked'
+            ? html`<button part="unblock-button" class="play" type="button" @click=${() => this.#playback.resume()}>Allow sound</button>`
+            : nothing}
           <button part="mute-button" type="button" aria-pressed=${this.#muted ? 'true' : 'false'} @click=${() => this.#setVolume(this.#volume, !this.#muted)}>
             ${this.#muted ? 'Unmute' : 'Mute'}
           </button>

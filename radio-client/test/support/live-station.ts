@@ -82,6 +82,7 @@ export class LiveStation {
   #prefilling = false;
   #writtenAt: Date | undefined;
   #publishDelays: number[] = [];
+  #lateMs = 0;
 
   private constructor(server: S3TestServer, material: StationMaterial) {
     this.#server = server;
@@ -114,6 +115,11 @@ export class LiveStation {
   /** The longest time (s) from a segment's end to its manifest being written, over the last 20 segments. */
   get publishDelay(): number {
     return Math.max(0, ...this.#publishDelays);
+  }
+
+  /** The next segment is published `ms` late (a slow uplink: capture goes on), and the ones after it on time (at once when they are due). */
+  delayNextSegment(ms: number): void {
+    this.#lateMs = ms;
   }
 
   /** Stores `body` as the manifest of the bucket without a CORS rule; returns the URL a player reads it from. */
@@ -158,6 +164,11 @@ export class LiveStation {
       await this.#run?.publisher.finish();
       this.#run = undefined;
       return;
+    }
+    if (this.#lateMs > 0) {
+      const ms = this.#lateMs;
+      this.#lateMs = 0;
+      await new Promise((resolve) => setTimeout(resolve, ms));
     }
     await this.#capture(seq, seq);
     if (this.mode === 'broken') await this.#store.put(MANIFEST_KEY, BROKEN_MANIFEST, OBJECT_HEADERS.manifest);

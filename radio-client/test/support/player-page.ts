@@ -84,9 +84,23 @@ export async function waitUntil(what: string, condition: () => boolean, deadline
   }
 }
 
-/** A real click (trusted input, a user gesture) on the `part` of the player `host` (a CSS selector). */
+/**
+ * A real click (trusted input, a user gesture) on the `part` of the player `host` (a CSS selector).
+ * (Not page.locator: its wait for a stable box never ends in a second headless Firefox beside another.)
+ */
 export async function click(page: Page, part: string, host = 'radio-player'): Promise<void> {
-  await page.locator(`${host} >>> [part="${part}"]`).setTimeout(DEADLINE_MS).click();
+  const selector = `${host} >>> [part="${part}"]`;
+  const deadline = Date.now() + DEADLINE_MS;
+  // There, and where it was 100 ms ago (a page still laying out moves it under the pointer).
+  let last = '';
+  for (;;) {
+    const button = await page.$(selector);
+    const box = JSON.stringify(await button?.boundingBox());
+    if (button && box !== 'null' && box === last) return button.click();
+    if (Date.now() > deadline) throw new Error(`waited ${DEADLINE_MS} ms for ${selector}`);
+    last = box ?? '';
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The sentence on the player's status line. */

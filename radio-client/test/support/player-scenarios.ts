@@ -7,7 +7,7 @@ import { startPulseSink, type PulseSink } from '../../../radio-server/src/testin
 import { BROWSER_NAMES, launchBrowser, serveApp, type BrowserKind } from './browser.ts';
 import { LiveStation } from './live-station.ts';
 import {
-  click, element, instrument, offBoundary, playerState, probeOutput, records, stats, statusText, waitFor, waitForAudible, waitForStatus, waitUntil,
+  click, element, instrument, offBoundary, type PageRecords, playerState, probeOutput, records, stats, statusText, waitFor, waitForAudible, waitForStatus, waitUntil,
 } from './player-page.ts';
 import { toneMaterial } from './station-material.ts';
 
@@ -108,7 +108,8 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       // One segment, a margin of 1 s and a poll retry (0.25 s) behind the live edge, plus the station's
       // publishing delay (tens of ms on an idle machine, a second on a busy one; the player takes the median of 20).
       expect(now.latencySeconds).toBeGreaterThan(SEGMENT_SECONDS + 0.75);
-      expect(now.latencySeconds).toBeLessThan(SEGMENT_SECONDS + 1.25 + ctx.station.publishDelay + 0.25);
+      // (Within half a second of that it does not correct.)
+      expect(now.latencySeconds).toBeLessThan(SEGMENT_SECONDS + 1.25 + ctx.station.publishDelay + 0.5);
       expect(now.bytesLoaded).toBeGreaterThan(0);
       // The fragments lie on the timeline at seq * segmentSeconds and join without a hole: one range,
       // ending on a segment boundary (the append windows let in exactly each segment's samples).
@@ -224,6 +225,91 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       await waitForAudible(page);
     });
 
+    it('shows a stall as "Buffering…", plays on when the late segment comes, and catches up gently', async () => {
+      const { page, station } = ctx;
+      // A fresh listener, on target (not correcting).
+      const played = (await stats(page)).segmentsPlayed;
+      await click(page, 'play-button');
+      await waitFor(page, 'idle', () => document.querySelector('radio-player')!.state === 'idle');
+      await click(page, 'play-button');
+      await waitFor(page, 'two segments played at rate 1', (n) => {
+        const p = document.querySelector('radio-player')!;
+        return p.stats.segmentsPlayed >= n + 2 && (p.output as MediaElementAudioSourceNode).mediaElement.playbackRate === 1;
+      }, played);
+      await probeOutput(page);
+      const before = await stats(page);
+      // A slow uplink: the next segment comes 3 s late (the station counts as stalled only after 3 segments, 6 s).
+      station.delayNextSegment(3000);
+      await waitForStatus(page, /^Buffering…$/);
+      expect(await playerState(page)).toBe('loading');
+      await waitFor(page, 'playing after the late segment came', (n) => {
+        const p = document.querySelector('radio-player')!;
+        return p.state === 'playing' && p.stats.underruns > n;
+      }, before.underruns);
+      const after = await stats(page);
+      expect(after.underruns).toBe(before.underruns + 1);
+      expect(after.gaps).toBe(before.gaps);
+      // Behind by the stall (about 1.75 s: 3 s less the 1.25 s of margin); the stall adds half a second
+      // to this listener's latency, and the rest it catches up at 1.02 instead of skipping it.
+      expect(after.latencySeconds).toBeGreaterThan(before.latencySeconds + 1);
+      expect(after.latencySeconds).toBeLessThan(before.latencySeconds + 3);
+      await waitFor(page, 'catching up at 1.02', () => (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode).mediaElement.playbackRate === 1.02);
+      await waitForAudible(page);
+    });
+
+    it('shows a suspended output as "Tap to allow sound.", never as playing, and plays again after a tap', async () => {
+      const { page } = ctx;
+      // What an OS interruption (a call) or an autoplay policy does to the AudioContext the sound goes through.
+      await page.evaluate(() => (document.querySelector('radio-player')!.output!.context as AudioContext).suspend());
+      await waitForStatus(page, /^Tap to allow sound\.$/);
+      expect(await playerState(page)).toBe('blocked');
+      await click(page, 'unblock-button');
+      await waitFor(page, 'playing after the tap', () => document.querySelector('radio-player')!.state === 'playing');
+      await waitForAudible(page);
+    });
+
+    it('says when the player itself fails (an exception where none should be), recovers, and leaves no rejection unhandled', async () => {
+      const failing = await openStationPage(ctx, (page) =>
+        page.evaluateOnNewDocument(() => {
+          const w = window as unknown as { restoreAppend(): void };
+          const append = SourceBuffer.prototype.appendBuffer;
+          SourceBuffer.prototype.appendBuffer = () => {
+            throw new TypeError('boom');
+          };
+          w.restoreAppend = () => (SourceBuffer.prototype.appendBuffer = append);
+        }).then(() => undefined),
+      );
+      try {
+        await click(failing, 'play-button');
+        await waitForStatus(failing, /^Something went wrong in the player \(TypeError: boom\); it keeps trying\.$/);
+        expect(await playerState(failing)).toBe('error');
+        expect((await records(failing)).playerErrors.at(-1)).toMatch(/^unexpected: /);
+        await failing.evaluate(() => (window as unknown as { restoreAppend(): void }).restoreAppend());
+        await waitFor(failing, 'playing once appending works', () => document.querySelector('radio-player')!.state === 'playing');
+        expect((await records(failing)).pageErrors).toEqual([]);
+      } finally {
+        await failing.close();
+      }
+    });
+
+    it('never stays "Tuning in…": a browser that never finishes an append ends in the error state, and the player starts afresh', async () => {
+      const stuck = await openStationPage(ctx, (page) =>
+        page.evaluateOnNewDocument(() => {
+          // Takes the bytes and never says it is done.
+          SourceBuffer.prototype.appendBuffer = () => undefined;
+        }).then(() => undefined),
+      );
+      try {
+        await click(stuck, 'play-button');
+        await waitFor(stuck, 'loading', () => document.querySelector('radio-player')!.state === 'loading');
+        await waitForStatus(stuck, /^The sound has not come for 8 s though the station is on air; the player starts again\.$|could not be decoded \(the browser did not finish appending within 10 s\)/);
+        expect(await playerState(stuck)).toBe('error');
+        expect((await records(stuck)).pageErrors).toEqual([]);
+      } finally {
+        await stuck.close();
+      }
+    });
+
     it('returns to the live edge after Stop and Play, rather than resuming where it stopped', async () => {
       const { page, station, segmentRequests } = ctx;
       await click(page, 'play-button');
@@ -291,6 +377,33 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
         expect((await records(sessionPage)).pageErrors).toEqual([]);
       } finally {
         await sessionPage.close();
+      }
+    });
+
+    it('shows an autoplay the browser refused as "Tap to allow sound.", and plays after the tap', async () => {
+      // A browser with its real autoplay policy, and a page that calls play() as it loads (an embed that autoplays).
+      const strict = await launchBrowser(kind, { env: ctx.pulse.env, autoplay: false });
+      try {
+        const page = await strict.newPage();
+        await instrument(page);
+        await page.evaluateOnNewDocument(() => {
+          window.addEventListener('load', () => document.querySelector('radio-player')!.play());
+        });
+        await page.goto(`${ctx.app.url}/`);
+        await waitFor(page, 'the blocked state', () => (window as unknown as PageRecords).playerStates.includes('blocked: Tap to allow sound.'));
+        // The driver's own scripts count as the listener's activation to Firefox, which may then let the
+        // sound out by itself; where the block holds (Chromium, always), the tap lets it out.
+        await click(page, 'unblock-button').catch(async (error: unknown) => {
+          if ((await playerState(page)) !== 'playing') throw error;
+        });
+        await waitFor(page, 'playing after the tap', () => document.querySelector('radio-player')!.state === 'playing');
+        await probeOutput(page);
+        await waitForAudible(page);
+        const { playerStates, pageErrors } = await records(page);
+        expect(playerStates.indexOf('blocked: Tap to allow sound.')).toBeLessThan(playerStates.lastIndexOf('playing: Playing live.'));
+        expect(pageErrors).toEqual([]);
+      } finally {
+        await strict.close();
       }
     });
 

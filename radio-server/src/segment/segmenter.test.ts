@@ -65,6 +65,26 @@ describe(Segmenter.name, () => {
     expect(Array.from(third!.samples)).toEqual(Array.from(ramp(200, 100)));
   });
 
+  it('shared: full segments, fresh and recycled, lie on SharedArrayBuffer and hold the same samples', () => {
+    const plain = new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 0 });
+    const shared = new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 0, shared: true });
+    const cut = (segmenter: Segmenter) => {
+      const segments = [];
+      for (let at = 0; at < 450; at += 50) {
+        for (const segment of segmenter.push(ramp(at, 50))) {
+          segments.push({ ...segment, buffer: segment.samples.buffer, samples: segment.samples.slice() });
+          segmenter.recycle(segment);
+        }
+      }
+      return [...segments, ...segmenter.end().map((s) => ({ ...s, buffer: s.samples.buffer }))];
+    };
+    const ours = cut(shared);
+    expect(ours.map((s) => [s.seq, s.frames, s.buffer instanceof SharedArrayBuffer])).toEqual([[0, 100, true], [1, 100, true], [2, 100, true], [3, 100, true], [4, 50, false]]);
+    expect(plain.push(ramp(0, 105))[0]!.samples.buffer).toBeInstanceOf(ArrayBuffer);
+    const theirs = cut(new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 0 }));
+    expect(ours.map((s) => [Array.from(s.samples), Array.from(s.postRoll)])).toEqual(theirs.map((s) => [Array.from(s.samples), Array.from(s.postRoll)]));
+  });
+
   it('releases a full segment only once its post-roll has arrived', () => {
     const segmenter = new Segmenter({ format, segmentFrames: 100, postRollFrames: 5, firstSeq: 0 });
     expect(segmenter.push(ramp(0, 104))).toEqual([]);

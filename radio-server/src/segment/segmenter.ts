@@ -23,6 +23,11 @@ export interface SegmenterOptions {
   postRollFrames: number;
   /** The seq of the first segment of this run. */
   firstSeq: number;
+  /**
+   * Full segments on SharedArrayBuffer: an encoder on another thread (OpusWorkerEncoder) then reads the
+   * same samples as the encoders on this one, at the same time, without a copy or a transfer.
+   */
+  shared?: boolean;
 }
 
 /**
@@ -48,7 +53,7 @@ export class Segmenter {
     }
     if (options.postRollFrames > options.segmentFrames) throw new RangeError('postRollFrames must not exceed segmentFrames');
     this.channels = options.format.channels;
-    this.buffer = new Int32Array(options.segmentFrames * this.channels);
+    this.buffer = this.newBuffer();
     this.nextSeq = options.firstSeq;
   }
 
@@ -114,8 +119,13 @@ export class Segmenter {
     };
     this.nextStartFrame += frames;
     this.discontinuity = false;
-    this.buffer = this.spare.pop() ?? new Int32Array(this.options.segmentFrames * this.channels);
+    this.buffer = this.spare.pop() ?? this.newBuffer();
     this.filled = 0;
     return segment;
+  }
+
+  private newBuffer(): PcmSamples {
+    const length = this.options.segmentFrames * this.channels;
+    return this.options.shared ? new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT)) : new Int32Array(length);
   }
 }

@@ -52,8 +52,7 @@ export async function runEncode(input: string, options: EncodeOptions, log: Logg
     const segmenter = new Segmenter({ format: wav.format, segmentFrames, postRollFrames: ENCODER_POST_ROLL, firstSeq: FIRST_SEQ });
     // One run whose length is known: the inits' edit lists say it, so players trim it exactly.
     const track = { format: wav.format, segmentFrames, runSeq: FIRST_SEQ, totalFrames: wav.frames };
-    // The worker gives each segment's samples back: the segmenter fills them again (no fresh 4 MB a segment).
-    const opus = new OpusWorkerEncoder({ ...track, bitrate: options.opusBitrate }, (samples) => segmenter.recycle({ samples }));
+    const opus = new OpusWorkerEncoder({ ...track, bitrate: options.opusBitrate });
     const encoders: SegmentEncoder[] = [new FlacTrackEncoder({ ...track, compressionLevel: options.flacLevel }), opus];
     const store: ObjectStore = new DirectoryStore(options.out);
     const startedAt = now();

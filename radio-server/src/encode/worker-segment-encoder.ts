@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import type { PcmSamples } from '../segment/pcm.js';
 import type { Segment } from '../segment/segmenter.js';
 import type { OpusWorkerResult } from './opus-worker.js';
 import { opusInit, type OpusTrackOptions } from './opus-init.js';
@@ -8,9 +7,11 @@ import type { EncodedSegment, SegmentEncoder } from './segment-encoder.js';
 /**
  * The LQ encoder on a second core: libopus is ~80 % of the encoding work, so with it in a worker thread
  * the main thread reads, encodes FLAC and writes meanwhile. Segments are encoded in the order given.
- * The segment's sample buffers move to the worker (they are detached here): call it after the other
- * encoders have read them; they come back through `returned`. A worker that dies fails every waiting and later encode, never leaves one
- * pending.
+ * `encode` posts the segment at once and detaches nothing: call it before the encoders of this thread,
+ * which then read the same segment while the worker does. Samples on SharedArrayBuffer (Segmenter's
+ * `shared`) are read in place, others are copied; either way the caller keeps them, and may reuse them
+ * once the promise has settled. A worker that dies fails every waiting and later encode, never leaves
+ * one pending.
  */
 export class OpusWorkerEncoder implements SegmentEncoder {
   readonly stream = 'lq' as const;
@@ -20,15 +21,13 @@ export class OpusWorkerEncoder implements SegmentEncoder {
   private readonly pending = new Map<number, { resolve: (e: EncodedSegment) => void; reject: (e: unknown) => void }>();
   private failure: Error | undefined;
 
-  /** `returned`: called with each segment's samples once the worker is done with them (to reuse them). */
-  constructor(options: OpusTrackOptions, returned?: (samples: PcmSamples) => void) {
+  constructor(options: OpusTrackOptions) {
     this.init = opusInit(options);
     this.worker = new Worker(new URL('./opus-worker.js', import.meta.url), { workerData: options });
     this.worker.on('message', (result: OpusWorkerResult) => {
       const waiting = this.pending.get(result.seq);
       this.pending.delete(result.seq);
       const bytes = Buffer.from(result.bytes.buffer, result.bytes.byteOffset, result.bytes.byteLength);
-      returned?.(result.pcm);
       waiting?.resolve({ stream: this.stream, seq: result.seq, samples: result.samples, bytes, init: this.init });
     });
     this.worker.on('error', (error) => this.fail(new Error(`the Opus encoder thread failed: ${error.message}`)));
@@ -39,8 +38,7 @@ export class OpusWorkerEncoder implements SegmentEncoder {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.set(segment.seq, { resolve, reject });
-      const buffers = new Set([segment.samples.buffer, segment.postRoll.buffer] as ArrayBuffer[]);
-      this.worker.postMessage(segment, [...buffers]);
+      this.worker.postMessage(segment);
     });
   }
 

@@ -170,6 +170,66 @@ describe(Station.name, () => {
     expect((failure!.err as { stack: string }).stack).toContain('TypeError: a bug');
   });
 
+  /** A source that can wait, with `blocks` one-second blocks, that ends early when stopped. */
+  function stoppableSource(blocks: number): PcmSource & { stopped: boolean; delivered: number } {
+    const s: PcmSource & { stopped: boolean; delivered: number } = {
+      ...source(false, 0), stopped: false, delivered: 0, stop: () => void (s.stopped = true),
+      async *blocks() {
+        for (let i = 0; i < blocks && !s.stopped; i++, s.delivered++) yield new Int32Array(10).fill(i);
+      },
+    };
+    return s;
+  }
+
+  const diskFull = () => new ClassifiedError('cannot write hq/0000000002.m4s: the disk is full', 'ENOSPC', { fatal: true });
+
+  it('a fatal publish failure is not retried: capture stops, there is no sign-off, and run rejects with it, logging nothing', async () => {
+    const { log, lines } = memoryLogger();
+    const stored: number[] = [];
+    let attempts = 0;
+    let finished = false;
+    const store = {
+      connect: async (floor: number) => floor,
+      async publish(meta: SegmentMeta) {
+        attempts++;
+        if (meta.seq === 2) throw diskFull();
+        stored.push(meta.seq);
+      },
+      finish: async () => void (finished = true),
+    };
+    const input = stoppableSource(1000);
+    await expect(station(false, 0, publisher(), { publisher: store, source: input, log, sleep: async () => undefined }).run()).rejects.toThrow(diskFull());
+    expect(stored).toEqual([0, 1]);
+    expect(attempts).toBe(3);
+    expect(input.stopped).toBe(true);
+    expect(input.delivered).toBeLessThan(20); // the queues' worth, not the whole source
+    expect(finished).toBe(false);
+    expect(lines.filter((l) => l.level >= LEVEL.warn)).toEqual([]);
+  });
+
+  it('a fatal connect failure is not retried either', async () => {
+    let connects = 0;
+    let finished = false;
+    const store = {
+      connect: async () => (connects++, Promise.reject(diskFull())),
+      publish: async () => undefined,
+      finish: async () => void (finished = true),
+    };
+    const input = stoppableSource(1000);
+    await expect(station(false, 0, publisher(), { publisher: store, source: input, sleep: async () => undefined }).run()).rejects.toThrow(diskFull());
+    expect(connects).toBe(1);
+    expect(input.stopped).toBe(true);
+    expect(finished).toBe(false);
+  });
+
+  it('sharedSegments: the encoders get segments on SharedArrayBuffer', async () => {
+    const buffers: unknown[] = [];
+    const hq = { ...encoder('hq'), encode: async (s: Segment) => (buffers.push(s.samples.buffer), encoder('hq').encode(s)) };
+    const summary = await station(false, 3, publisher(), { publisher: failingPublisher(0, () => undefined), encoders: () => [hq, encoder('lq')], sharedSegments: true }).run();
+    expect(summary).toMatchObject({ published: 3, dropped: 0 });
+    expect(buffers.map((b) => b instanceof SharedArrayBuffer)).toEqual([true, true, true]);
+  });
+
   /** Encoders that record which run they were made for and what they encoded, in order. */
   function recordingEncoders() {
     const runs: number[] = [];

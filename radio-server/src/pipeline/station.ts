@@ -17,6 +17,9 @@ export interface SegmentPublisher {
    * next unpublished segment must have: `floorSeq`, or later when the bucket already holds later seqs.
    * Rejects while the store cannot be used (unreachable, refused, another daemon on air): the station
    * tries again after a backoff, capture going on meanwhile.
+   *
+   * `connect` and `publish` reject with a `fatal` ClassifiedError when trying again cannot help (a full
+   * disk): capture stops, the station does not sign off, and `run` rejects with that error.
    */
   connect(floorSeq: number, signal: AbortSignal): Promise<number>;
   publish(meta: SegmentMeta, encoded: readonly EncodedSegment[], signal: AbortSignal): Promise<unknown>;
@@ -51,8 +54,11 @@ export interface StationOptions {
   /**
    * The HQ and LQ encoders of a run whose first segment is `runSeq` (they write it into the fragments'
    * timeline); a segment is published once all have encoded it. Called again when the run is renumbered.
+   * Each segment goes to them in this order, all at once: one that works on another thread comes first.
    */
   encoders: (runSeq: number) => readonly SegmentEncoder[];
+  /** Segments on SharedArrayBuffer (Segmenter's `shared`), for an encoder on another thread (OpusWorkerEncoder). */
+  sharedSegments?: boolean;
   /** Frames after a segment its encoders need (ENCODER_POST_ROLL): it is released that much later. */
   postRollFrames: number;
   publisher: SegmentPublisher;
@@ -130,6 +136,8 @@ export class Station {
   #published = 0;
   #dropped = 0;
   #captureStalled = false;
+  /** A publisher failure that cannot be retried: `run` ends with it. */
+  #fatal: ClassifiedError | undefined;
   #onAir = false;
   #wentOnAir = false;
   /** Added to the segmenter's seqs: how far the run was renumbered. */
@@ -171,6 +179,7 @@ export class Station {
       segmentFrames: Math.round(options.segmentSeconds * options.source.format.sampleRate),
       postRollFrames: options.postRollFrames,
       firstSeq: options.firstSeq,
+      shared: options.sharedSegments ?? false,
     }));
     const results = await Promise.allSettled([
       this.#capture(segmenter, encodeQueue),
@@ -372,7 +381,7 @@ export class Station {
         options.hooks?.onAir?.(next);
         return true;
       } catch (error) {
-        if (signal.aborted) break;
+        if (signal.aborted || this.#endsStation(error)) break;
         options.hooks?.connectFailed?.(error);
         const delayMs = Math.min(maxDelayMs, options.retryDelayMs * 2 ** attempt);
         const retry = `not on air yet; trying again in ${delayMs / 1000} s (capture and the archive go on)`;
@@ -405,7 +414,7 @@ export class Station {
           this.#published++;
           options.hooks?.published?.(item.meta, (performance.now() - started) / 1000);
         } catch (error) {
-          if (signal.aborted) break;
+          if (signal.aborted || this.#endsStation(error)) break;
           if (error instanceof ClassifiedError && error.offAir) {
             // Another daemon took over: stop publishing, keep capturing, and wait to connect again.
             this.#onAir = false;
@@ -436,11 +445,23 @@ export class Station {
     const abandoned: number[] = this.#inFlight ? [this.#inFlight.meta.seq] : [];
     this.#inFlight = undefined;
     for (let item = await uploadQueue.shift(); item; item = await uploadQueue.shift()) abandoned.push(item.meta.seq);
-    if (abandoned.length) {
-      this.#dropped += abandoned.length;
-      options.log.warn({ seqs: abandoned }, `${this.#wentOnAir ? 'shutdown deadline' : 'never on air'}: ${abandoned.length} segments were not published`);
-    }
+    this.#dropped += abandoned.length;
     options.hooks?.queued?.(0);
+    // The fatal error says why, once, from `run`.
+    if (this.#fatal) throw this.#fatal;
+    if (abandoned.length) options.log.warn({ seqs: abandoned }, `${this.#wentOnAir ? 'shutdown deadline' : 'never on air'}: ${abandoned.length} segments were not published`);
     if (this.#stopping && !signal.aborted && abandoned.length === 0) options.log.info('all captured segments published');
+  }
+
+  /**
+   * Whether `error` (from connect or publish) cannot be retried: then capture stops, the station goes off
+   * air for good (no sign-off: it would name what was not published) and `run` rejects with it.
+   */
+  #endsStation(error: unknown): boolean {
+    if (!(error instanceof ClassifiedError && error.fatal)) return false;
+    this.#fatal ??= error;
+    this.#onAir = false;
+    this.stop();
+    return true;
   }
 }

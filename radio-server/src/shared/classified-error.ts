@@ -8,13 +8,19 @@ export class ClassifiedError extends Error {
   override name = 'ClassifiedError';
   /** The stage cannot go on without starting afresh (e.g. the publisher lost the bucket to another daemon). */
   readonly offAir: boolean;
+  /**
+   * Trying again cannot help (a full disk or a read-only folder under a finished presentation): the
+   * pipeline ends with this error instead of retrying.
+   */
+  readonly fatal: boolean;
 
   constructor(
     message: string,
     readonly code: string,
-    options: { offAir?: boolean } = {},
+    options: { offAir?: boolean; fatal?: boolean; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, ...(options.cause === undefined ? [] : [{ cause: options.cause }]));
     this.offAir = options.offAir ?? false;
+    this.fatal = options.fatal ?? false;
   }
 }

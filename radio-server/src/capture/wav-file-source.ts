@@ -6,14 +6,17 @@ import type { WavFile } from './wav-file.js';
 const BLOCK_FRAMES = 4800;
 
 export interface WavFileSourceOptions {
-  /** Play `speed` times faster than real time (tests, soak runs). */
-  speed: number;
+  /**
+   * Play `speed` times faster than real time (tests, soak runs). Omitted: not paced at all, read as fast
+   * as the pipeline takes it (`encode`; a source that is not live is waited for, never dropped from).
+   */
+  speed?: number;
   /** Start again at the end instead of ending the source. */
   loop: boolean;
   clock?: PacerClock;
 }
 
-/** A WAV file played as if it were live: paced in real time, optionally looped. */
+/** A WAV file played as if it were live (paced in real time, optionally looped), or read unpaced. */
 export class WavFileSource implements PcmSource {
   readonly format;
   readonly live = false;
@@ -25,11 +28,13 @@ export class WavFileSource implements PcmSource {
     private readonly options: WavFileSourceOptions,
   ) {
     this.format = wav.format;
-    this.description = `file ${wav.path}${options.loop ? ' (looped)' : ''}${options.speed !== 1 ? ` at ${options.speed}x speed` : ''}`;
+    this.description = `file ${wav.path}${options.loop ? ' (looped)' : ''}${options.speed !== undefined && options.speed !== 1 ? ` at ${options.speed}x speed` : ''}`;
   }
 
   blocks(): AsyncIterable<PcmSamples> {
-    return paceInRealTime(this.read(), this.format.channels, this.format.sampleRate, this.options.speed, this.abort.signal, this.options.clock);
+    const { speed, clock } = this.options;
+    if (speed === undefined) return this.read();
+    return paceInRealTime(this.read(), this.format.channels, this.format.sampleRate, speed, this.abort.signal, clock);
   }
 
   stop(): void {

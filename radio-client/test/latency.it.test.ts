@@ -50,7 +50,8 @@ describe.each(CASES)('glass-to-ear latency in headless $kind, $segmentSeconds s 
     expect(pageErrors).toEqual([]);
   }, 60_000 + phases.length * (segmentSeconds + LONG_LISTEN_SECONDS) * 1000);
 
-  it.runIf(long)(`holds it over ${LONG_LISTEN_SECONDS} s of listening, at a playbackRate of 1 while on target`, () => {
+  // Only the 2 s cases have a listener who stays.
+  if (long) it(`holds it over ${LONG_LISTEN_SECONDS} s of listening, at a playbackRate of 1 while on target`, () => {
     const last = sessions.at(-1)!;
     const values = last.markers.map((m) => m.latency);
     expect(values.length).toBeGreaterThanOrEqual(LONG_LISTEN_SECONDS - 4);

@@ -61,7 +61,12 @@ export function records(page: Page): Promise<PageRecords> {
  * Evaluates `predicate` in the page every 100 ms until it holds, or fails at the deadline saying what
  * it waited for and what the player shows then.
  */
-export async function waitFor<A>(page: Page, what: string, predicate: (arg: A) => boolean, arg?: A, deadlineMs = DEADLINE_MS): Promise<void> {
+/** What {@link waitFor} needs of a page: puppeteer's Page, or WebKit's (webkit-browser.ts). */
+export interface ScriptedPage {
+  evaluate(fn: (arg: any) => unknown, arg?: unknown): Promise<unknown>;
+}
+
+export async function waitFor<A>(page: ScriptedPage, what: string, predicate: (arg: A) => boolean, arg?: A, deadlineMs = DEADLINE_MS): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (!(await page.evaluate(predicate as (arg: unknown) => boolean, arg))) {
     if (Date.now() > deadline) {

@@ -3,7 +3,13 @@
 //     made by `radio-server encode` and served by s3rver (target < 1.5 s);
 //  2. the player bundle's gzipped size (target < 30 KB);
 //  3. requests/second of GET / from @hono/node-server, beside the same bytes from plain node:http,
-//     measured by a small keep-alive load generator (one request in flight per connection).
+//     measured by a small keep-alive load generator (one request in flight per connection);
+//  4. with a live station on the wall clock (the daemon's encoders and Publisher on s3rver) and
+//     headless Chromium playing into a PulseAudio null sink (radio-client/test/support/player-bench.ts,
+//     run with vite-node): glass-to-ear latency for listeners pressing Play at evenly spread points
+//     of the segment clock, at 2 s and 10 s segments (targets <= 4 s and <= 13 s), manifest requests
+//     per listener-hour (from a minute of listening), the browser's CPU over that minute, and the
+//     latency held over a long listen (BENCH_PLAYER_SOAK_MINUTES, default 10; the issue's hour: 60).
 // Prints one line per figure; exits 0 unless something could not be measured at all.
 import { execFile, fork } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -30,6 +36,7 @@ async function main() {
     await benchBundleSize();
     await benchPlayToAudio(dir);
     await benchRequestsPerSecond();
+    await benchLivePlayer();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -136,6 +143,40 @@ function watchForFirstAudio(threshold) {
       clearInterval(timer);
     }
   }, 5);
+}
+
+/** The live-station figures, measured by radio-client/test/support/player-bench.ts (TypeScript, through vite-node). */
+async function benchLivePlayer() {
+  const { stdout } = await run(join(repo, 'node_modules/.bin/vite-node'), [join(repo, 'radio-client/test/support/player-bench.ts')], {
+    cwd: repo,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('PLAYER-BENCH '));
+  if (!line) throw new Error(`player-bench printed no figures:\n${stdout}`);
+  const figures = JSON.parse(line.slice('PLAYER-BENCH '.length));
+  for (const [segment, target, perSegment] of [['2s', 4, 1800], ['10s', 13, 360]]) {
+    const { latency, manifestRequestsPerHour, steadyManifestRequestsPerHour } = figures[segment];
+    console.log(
+      `client glass-to-ear latency (Chromium, ${segment.replace('s', ' s')} segments, ${latency.arrivals} listeners spread over the segment clock): ` +
+        `median ${latency.median.toFixed(2)} s, ${latency.min.toFixed(2)} to ${latency.max.toFixed(2)} s (target <= ${target} s)`,
+    );
+    console.log(
+      `client manifest requests per listener-hour (${segment.replace('s', ' s')} segments): ${steadyManifestRequestsPerHour} once playing ` +
+        `(one a segment would be ${perSegment}); ${manifestRequestsPerHour} over a first minute, with the search for the first arrival`,
+    );
+  }
+  const { soak } = figures;
+  console.log(
+    `client latency held (Chromium, 2 s segments, one listener for ${soak.minutes} minutes, medians per minute of ${soak.markers} markers heard): ` +
+      `${soak.first.toFixed(2)} s in the first minute, ${soak.last.toFixed(2)} s in the last, ${soak.min.toFixed(2)} to ${soak.max.toFixed(2)} s over all ${soak.minutesHeard} ` +
+      `(target: within +-1 s); playbackRate values seen ${soak.rates.join(', ')}; ${soak.pageErrors} page errors`,
+  );
+  const { browserCpu, idleCpu } = figures['2s'];
+  console.log(
+    `client player CPU in Chromium, a minute of playback (2 s segments, auto: HQ on loopback): ${(100 * (browserCpu - idleCpu)).toFixed(1)} % of one core ` +
+      `(all browser processes ${(100 * browserCpu).toFixed(1)} %, less the idle page's ${(100 * idleCpu).toFixed(1)} %)`,
+  );
 }
 
 /** Each server runs in a child process, so it has a core to itself while this process loads it. */

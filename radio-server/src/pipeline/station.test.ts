@@ -222,6 +222,14 @@ describe(Station.name, () => {
     expect(finished).toBe(false);
   });
 
+  it('a fatal failure of the sign-off is what run rejects with, unlogged', async () => {
+    const { log, lines } = memoryLogger();
+    const store = { ...failingPublisher(0, () => undefined), finish: () => Promise.reject(diskFull()) };
+    await expect(station(false, 2, publisher(), { publisher: store, log }).run()).rejects.toThrow(diskFull());
+    expect(store.stored).toEqual([0, 1]);
+    expect(lines.filter((l) => l.level >= LEVEL.warn)).toEqual([]);
+  });
+
   it('sharedSegments: the encoders get segments on SharedArrayBuffer', async () => {
     const buffers: unknown[] = [];
     const hq = { ...encoder('hq'), encode: async (s: Segment) => (buffers.push(s.samples.buffer), encoder('hq').encode(s)) };

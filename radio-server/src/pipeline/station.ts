@@ -10,16 +10,17 @@ import { ClassifiedError } from '../shared/classified-error.js';
 import type { SegmentMeta } from '../shared/segment-meta.js';
 import { BoundedQueue } from './bounded-queue.js';
 
-/** The publishing stage as the station uses it (see publish/station-outlet.ts). */
+/**
+ * The publishing stage as the station uses it (publish/station-outlet.ts; publish/presentation-writer.ts
+ * for `encode`). Its failures are retried, except a `fatal` ClassifiedError (trying again cannot help: a
+ * full disk) from any method: then capture stops, the station does not sign off, and `run` rejects with it.
+ */
 export interface SegmentPublisher {
   /**
    * Gets ready to publish (the store's state, the clock offset, the station lock); resolves with the seq the
    * next unpublished segment must have: `floorSeq`, or later when the bucket already holds later seqs.
    * Rejects while the store cannot be used (unreachable, refused, another daemon on air): the station
    * tries again after a backoff, capture going on meanwhile.
-   *
-   * `connect` and `publish` reject with a `fatal` ClassifiedError when trying again cannot help (a full
-   * disk): capture stops, the station does not sign off, and `run` rejects with that error.
    */
   connect(floorSeq: number, signal: AbortSignal): Promise<number>;
   publish(meta: SegmentMeta, encoded: readonly EncodedSegment[], signal: AbortSignal): Promise<unknown>;
@@ -189,6 +190,7 @@ export class Station {
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     const signedOff = this.#onAir && (await this.#signOff());
     if (failure) throw failure.reason;
+    if (this.#fatal) throw this.#fatal; // from connect, publish or finish
     return { published: this.#published, dropped: this.#dropped, signedOff, wentOnAir: this.#wentOnAir, captureStalled: this.#captureStalled };
   }
 
@@ -216,6 +218,10 @@ export class Station {
       log.info('station off air: manifest says live: false');
       return true;
     } catch (error) {
+      if (error instanceof ClassifiedError && error.fatal) {
+        this.#fatal = error; // `run` rejects with it
+        return false;
+      }
       const why = error instanceof Error ? error.message : String(error);
       log.error({ code: error instanceof ClassifiedError ? error.code : undefined }, `could not write the final manifest (live: false): ${why}; it still says live: true, and listeners see it go stale`);
       return false;
@@ -441,14 +447,14 @@ export class Station {
     } finally {
       this.#publishFailures.flush();
     }
-    // After the shutdown deadline: take what the encoders still deliver (a waiting producer must not hang).
+    // After the shutdown deadline or a fatal failure: take what the encoders still deliver (a waiting
+    // producer must not hang).
     const abandoned: number[] = this.#inFlight ? [this.#inFlight.meta.seq] : [];
     this.#inFlight = undefined;
     for (let item = await uploadQueue.shift(); item; item = await uploadQueue.shift()) abandoned.push(item.meta.seq);
     this.#dropped += abandoned.length;
     options.hooks?.queued?.(0);
-    // The fatal error says why, once, from `run`.
-    if (this.#fatal) throw this.#fatal;
+    if (this.#fatal) return; // `run` rejects with it: that says why, once
     if (abandoned.length) options.log.warn({ seqs: abandoned }, `${this.#wentOnAir ? 'shutdown deadline' : 'never on air'}: ${abandoned.length} segments were not published`);
     if (this.#stopping && !signal.aborted && abandoned.length === 0) options.log.info('all captured segments published');
   }

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseManifest, type Manifest } from '@radio/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegDecodeFloat, ffmpegDecodeInt, snrDb } from '../testing/reference-decoders.js';
 import { judgeMediaPlaylist, parsePlaylist } from '../testing/playlist-judge.js';
 import { musicLike, noise, silence, sweep, transients, makeSignal, type Signal } from '../testing/signals.js';
@@ -230,6 +230,61 @@ describe('radio-server encode', () => {
   });
 });
 
+describe('radio-server encode, a place it cannot write', () => {
+  const mounts: string[] = [];
+  afterEach(async () => {
+    for (const mount of mounts.splice(0)) await run('umount', [mount]);
+  });
+
+  /** A fresh tmpfs of `size` (`ro`: read-only). */
+  async function tmpfs(name: string, options: string): Promise<string> {
+    const dir = join(work, name);
+    await mkdir(dir, { recursive: true });
+    await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+    mounts.push(dir);
+    return dir;
+  }
+
+  /** Encodes into `out` (as nobody, with the input in `asNobodyIn`) and expects the one line `sentence`, exit 2, and neither index nor temp file written. */
+  async function fails(out: string, sentence: RegExp, asNobodyIn?: string): Promise<void> {
+    const input = join(asNobodyIn ?? work, 'noise.wav');
+    await writeWav(input, noise(6 * RATE)); // noise barely compresses: ~1.6 MB of FLAC
+    const nobody = asNobodyIn && process.getuid?.() === 0 ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+    const [command, ...args] = [...nobody, 'node', CLI, 'encode', input, '--out', out, '--segment-seconds', '2'];
+    const result = await run(command!, args).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(sentence);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    const written = await readdir(out, { recursive: true }).catch(() => []);
+    expect(written.filter((f) => /manifest|\.m3u8$|\.tmp$/.test(f))).toEqual([]);
+  }
+
+  it('a full disk: one sentence naming it and the fix, exit 2, no manifest', async () => {
+    const disk = await tmpfs('full', 'size=1m');
+    await fails(join(disk, 'show'), new RegExp(`^radio-server: cannot write ${join(disk, 'show')}/(hq|lq)/\\d+\\.m4s: the disk is full; free some space, or write to another disk\n$`));
+    // What fitted is there: the inits and the first fragments.
+    expect((await readdir(join(disk, 'show', 'hq'))).filter((f) => f.startsWith('init-'))).toEqual(['init-0000000001.mp4']);
+  });
+
+  it('a read-only file system', async () => {
+    const disk = await tmpfs('read-only', 'ro,size=1m');
+    await fails(join(disk, 'show'), new RegExp(`^radio-server: cannot write ${join(disk, 'show')}/hq/init-0000000001.mp4: the file system is read-only; write to another folder\n$`));
+  });
+
+  it('a folder it may not write into', async () => {
+    // Run as nobody when the tests run as root (who writes anywhere): the input must be readable to them.
+    const open = await mkdtemp(join(tmpdir(), 'radio-encode-nobody-'));
+    try {
+      await chmod(open, 0o755);
+      const locked = join(open, 'locked');
+      await mkdir(locked, { mode: 0o555 });
+      await fails(join(locked, 'show'), new RegExp(`^radio-server: cannot write ${join(locked, 'show')}/hq/init-0000000001.mp4: permission denied; check the owner and mode of the folder, or write to another folder\n$`), open);
+    } finally {
+      await rm(open, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('radio-server encode, bad input', () => {
   async function refuses(args: string[], message: string | RegExp): Promise<void> {
     const out = join(work, 'refused');
@@ -285,8 +340,7 @@ describe('radio-server encode, bad input', () => {
     await writeFile(notAFolder, 'x');
     const result = await radioServer('encode', input, '--out', join(notAFolder, 'show'));
     expect(result.code).toBe(2);
-    // HQ and LQ are written in parallel: whichever folder is made first is the one named.
-    expect(result.stderr).toMatch(new RegExp(`^radio-server: cannot mkdir ${join(notAFolder, 'show')}/(hq|lq): a part of the path is a file, not a folder\n$`));
+    expect(result.stderr).toBe(`radio-server: cannot write ${join(notAFolder, 'show')}/hq/init-0000000001.mp4: ${notAFolder} is a file, not a folder; move it away, or write to another folder\n`);
   });
 
   it('refuses an empty WAV and out-of-range options', async () => {

@@ -1,16 +1,15 @@
 // The keys alone: the manifest validator (zod) costs start-up time that encode does not need.
-import { initKey, MANIFEST_KEY, OBJECT_HEADERS, segmentKey, STREAM_NAMES } from '@radio/protocol/keys';
+import { MANIFEST_KEY } from '@radio/protocol/keys';
+import { WavFileSource } from '../capture/wav-file-source.js';
 import { openWavFile } from '../capture/wav-file.js';
 import { FlacTrackEncoder } from '../encode/flac-track-encoder.js';
-import { ENCODER_POST_ROLL, type SegmentEncoder } from '../encode/segment-encoder.js';
+import { ENCODER_POST_ROLL } from '../encode/segment-encoder.js';
 import { OpusWorkerEncoder } from '../encode/worker-segment-encoder.js';
 import type { Logger } from '../ops/logger.js';
 import { DirectoryStore } from '../publish/directory-store.js';
-import { indexObjects, multivariantObject } from '../publish/indexes.js';
-import type { PublishedSegment, StationDescription } from '../publish/manifest-builder.js';
-import type { ObjectStore } from '../publish/object-store.js';
-import { measuredBandwidth } from '../publish/playlists.js';
-import { Segmenter, type Segment } from '../segment/segmenter.js';
+import { PresentationWriter } from '../publish/presentation-writer.js';
+import { Station } from '../pipeline/station.js';
+import { ClassifiedError } from '../shared/classified-error.js';
 import { UserError } from '../shared/user-error.js';
 
 export interface EncodeOptions {
@@ -33,69 +32,57 @@ export interface EncodeSummary {
  */
 const FIRST_SEQ = 1;
 
-/** Frames read from the file at a time: a tenth of a second keeps memory small and the loop cheap. */
-const READ_BLOCK_FRAMES = 4800;
-
 /**
- * `radio-server encode`: cuts a WAV file into the segments the live station would publish, with a
- * manifest (live: false) listing all of them, written last and atomically.
+ * `radio-server encode`: the station's pipeline over a WAV file, read as fast as it is encoded (a source
+ * that is not live is waited for, never dropped from), into a finished presentation in a folder: every
+ * segment the live station would publish, with a manifest (live: false) listing all of them, written
+ * last and atomically. libopus runs on a worker thread while libFLAC encodes the same segment here.
  */
 export async function runEncode(input: string, options: EncodeOptions, log: Logger, now: () => Date = () => new Date()): Promise<EncodeSummary> {
   const wav = await openWavFile(input);
-  try {
-    if (wav.frames === 0) throw new UserError(`input ${input} holds no audio frames`);
-    if (wav.truncatedBy !== undefined) {
-      log.warn({ input, missingBytes: wav.truncatedBy, frames: wav.frames }, 'input is truncated: encoding up to its last whole frame');
-    }
-    const station: StationDescription = { station: options.station, segmentSeconds: options.segmentSeconds, format: wav.format, opusBitrate: options.opusBitrate };
-    const segmentFrames = Math.round(options.segmentSeconds * wav.format.sampleRate);
-    const segmenter = new Segmenter({ format: wav.format, segmentFrames, postRollFrames: ENCODER_POST_ROLL, firstSeq: FIRST_SEQ });
-    // One run whose length is known: the inits' edit lists say it, so players trim it exactly.
-    const track = { format: wav.format, segmentFrames, runSeq: FIRST_SEQ, totalFrames: wav.frames };
-    const opus = new OpusWorkerEncoder({ ...track, bitrate: options.opusBitrate });
-    const encoders: SegmentEncoder[] = [new FlacTrackEncoder({ ...track, compressionLevel: options.flacLevel }), opus];
-    const store: ObjectStore = new DirectoryStore(options.out);
-    const startedAt = now();
-    const published: PublishedSegment[] = [];
-    const publish = async (segment: Segment) => {
-      // In this order: libFLAC reads the samples synchronously, then they move to the Opus worker.
-      const encoded = await Promise.all(encoders.map((e) => e.encode(segment)));
-      if (segment.seq === FIRST_SEQ) await Promise.all(encoded.map((e) => store.put(initKey(e.stream, FIRST_SEQ), e.init, OBJECT_HEADERS.init)));
-      await Promise.all(encoded.map((e) => store.put(segmentKey(e.stream, e.seq), e.bytes, OBJECT_HEADERS.segment)));
-      published.push({
-        seq: segment.seq,
-        msn: segment.seq - FIRST_SEQ,
-        run: FIRST_SEQ,
-        samples: segment.frames,
-        startedAt: new Date(startedAt.getTime() + (segment.startFrame * 1000) / wav.format.sampleRate),
-        discontinuity: segment.discontinuity,
-        bytes: { hq: encoded[0]!.bytes.length, lq: encoded[1]!.bytes.length },
-      });
-    };
-    // Two segments in flight: while the worker encodes one segment's Opus, this thread reads the next
-    // and encodes its FLAC.
-    let inFlight: Promise<void> = Promise.resolve();
-    const next = async (segment: Segment) => {
-      const previous = inFlight;
-      inFlight = publish(segment);
-      await previous;
-    };
-    try {
-      for await (const block of wav.blocks(READ_BLOCK_FRAMES)) {
-        for (const segment of segmenter.push(block)) await next(segment);
-      }
-      for (const segment of segmenter.end()) await next(segment);
-      await inFlight;
-    } finally {
-      await inFlight.catch(() => undefined);
-      await opus.close();
-    }
-    published.sort((a, b) => a.seq - b.seq);
-    const bandwidth = Object.fromEntries(STREAM_NAMES.map((stream) => [stream, measuredBandwidth(published, stream, wav.format.sampleRate)])) as Parameters<typeof multivariantObject>[0];
-    // The indexes last, the manifest last of all: a reader never finds one that names a missing object.
-    for (const o of [multivariantObject(bandwidth), ...indexObjects(station, published, { live: false, discontinuitySequence: 0, now: now() })]) await store.put(o.key, o.body, o.headers);
-    return { segments: published.length, frames: wav.frames, manifestPath: `${options.out}/${MANIFEST_KEY}` };
-  } finally {
+  if (wav.frames === 0) {
     await wav.close();
+    throw new UserError(`input ${input} holds no audio frames`);
   }
+  if (wav.truncatedBy !== undefined) {
+    log.warn({ input, missingBytes: wav.truncatedBy, frames: wav.frames }, 'input is truncated: encoding up to its last whole frame');
+  }
+  const source = new WavFileSource(wav, { loop: false }); // closes the file once read
+  const { format } = wav;
+  const segmentFrames = Math.round(options.segmentSeconds * format.sampleRate);
+  const writer = new PresentationWriter({ store: new DirectoryStore(options.out), station: { station: options.station, segmentSeconds: options.segmentSeconds, format, opusBitrate: options.opusBitrate }, now });
+  const workers: OpusWorkerEncoder[] = [];
+  const station = new Station({
+    source,
+    segmentSeconds: options.segmentSeconds,
+    // One run whose length is known: the inits' edit lists say it, so players trim it exactly. The worker's
+    // encoder first, so that it encodes each (shared) segment while libFLAC does on this thread.
+    encoders: (runSeq) => {
+      const track = { format, segmentFrames, runSeq, totalFrames: wav.frames };
+      const opus = new OpusWorkerEncoder({ ...track, bitrate: options.opusBitrate });
+      workers.push(opus);
+      return [opus, new FlacTrackEncoder({ ...track, compressionLevel: options.flacLevel })];
+    },
+    sharedSegments: true,
+    postRollFrames: ENCODER_POST_ROLL,
+    publisher: writer,
+    firstSeq: FIRST_SEQ,
+    // The station's own progress lines (on air, off air) are for the daemon's journal: warnings and errors only.
+    log: log.child({}, { level: 'warn' }),
+    uploadQueueSegments: 2,
+    retryDelayMs: 1000,
+    now,
+  });
+  try {
+    const summary = await station.run();
+    // A source that is not live is never dropped from, and everything captured was written.
+    if (summary.dropped > 0 || !summary.signedOff) throw new Error(`encode: ${summary.dropped} segments dropped, signed off: ${summary.signedOff}`);
+  } catch (error) {
+    // A write that cannot succeed (a full disk, a read-only folder): the operator's to fix, one sentence.
+    if (error instanceof ClassifiedError && error.fatal) throw new UserError(error.message);
+    throw error;
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+  return { segments: writer.published.length, frames: wav.frames, manifestPath: `${options.out}/${MANIFEST_KEY}` };
 }

@@ -55,6 +55,25 @@ describe('radio-server run under network faults', () => {
     expect(archived).toBeGreaterThan(ranFor - recordingSeenAfter - 1);
   }, 60_000);
 
+  it('stopped before the store ever answered: exits 1 within seconds (no waiting out the shutdown deadline), the recording holding what was captured', async () => {
+    const { proxy } = await rig('refuse');
+    const dir = await tempDir();
+    const recordings = join(dir, 'recordings');
+    const d = await daemon(proxy, ['--segment-seconds', '1'], { RECORDINGS_DIR: recordings, STAGING_DIR: join(dir, 'staging') });
+    await waitFor('a failed connection', () => /not on air yet/.test(d.output()), 15_000);
+    const failedAt = Date.now();
+    await waitFor('2 s more of capture without the store', () => Date.now() - failedAt > 2000, 5000);
+    const { code, seconds } = await stopped(d);
+    figure('SIGTERM before the store ever answered', `exit ${code} after ${seconds.toFixed(1)} s`);
+    expect(code).toBe(1);
+    expect(seconds).toBeLessThan(8);
+    expect(d.output()).toMatch(/stopped before the store ever answered: \d+ segments were not published/);
+    const files = (await readdir(recordings)).filter((f) => f.endsWith('.flac'));
+    expect(files).toHaveLength(1);
+    // At least what was captured since the first failure (capture began before it).
+    expect((await ffmpegDecodeInt(join(recordings, files[0]!), 24)).length / 2 / RATE).toBeGreaterThan(2);
+  }, 60_000);
+
   it('in a black hole: /healthz says so within a segment, publishing resumes within a segment, and SIGTERM ends in time', async () => {
     const { proxy, store } = await rig();
     const d = await daemon(proxy, ['--segment-seconds', '2']);

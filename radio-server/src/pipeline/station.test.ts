@@ -339,6 +339,25 @@ describe(Station.name, () => {
     expect(finished).toBe(true);
   });
 
+  it('stopped before the store ever answered, it ends after the attempt in flight instead of waiting to try again', async () => {
+    const log = memoryLogger();
+    let connects = 0;
+    const store = {
+      async connect(): Promise<number> {
+        connects++;
+        throw new StorageError('GET', 'manifest.json', classifyS3Error(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })));
+      },
+      publish: async () => undefined,
+      finish: async () => undefined,
+    };
+    // The real retry wait, a minute long: only the stop can end it.
+    const s = station(true, 3, publisher(), { publisher: store, log: log.log, sleep: undefined, retryDelayMs: 60_000, connectRetryMaxMs: 60_000, hooks: { connectFailed: () => s.stop() } });
+    const summary = await s.run();
+    expect(connects).toBe(1);
+    expect(summary).toMatchObject({ published: 0, dropped: 3, signedOff: false, wentOnAir: false });
+    expect(log.lines.filter((l) => l.level === LEVEL.warn).map((l) => l.msg)).toContain('stopped before the store ever answered: 3 segments were not published');
+  });
+
   it('stops publishing when another daemon takes over, keeps capturing, and goes on air again as a new run', async () => {
     const { runs, encoders } = recordingEncoders();
     const stored: number[] = [];

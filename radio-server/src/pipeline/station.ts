@@ -134,6 +134,8 @@ const STALLED = Symbol('capture stalled');
 export class Station {
   readonly #abort = new AbortController();
   #stopping = false;
+  /** Aborted by `stop`: ends a wait to connect again (a station stopped while not on air does not try again). */
+  readonly #stopped = new AbortController();
   #published = 0;
   #dropped = 0;
   #captureStalled = false;
@@ -197,6 +199,7 @@ export class Station {
   /** Stops capture; what was captured is still encoded and published. */
   stop(): void {
     this.#stopping = true;
+    this.#stopped.abort();
     this.options.source.stop();
   }
 
@@ -389,11 +392,15 @@ export class Station {
       } catch (error) {
         if (signal.aborted || this.#endsStation(error)) break;
         options.hooks?.connectFailed?.(error);
+        // Stopped while not on air: what was captured is in the archive, and waiting out the shutdown
+        // deadline for a store that has not answered would only hold up the stop.
+        if (this.#stopping) break;
         const delayMs = Math.min(maxDelayMs, options.retryDelayMs * 2 ** attempt);
         const retry = `not on air yet; trying again in ${delayMs / 1000} s (capture and the archive go on)`;
         if (error instanceof ClassifiedError) this.#publishFailures.error(`connect ${error.code}`, { code: error.code }, `${error.message}: ${retry}`);
         else this.#publishFailures.error(`connect unexpected ${error instanceof Error ? error.name : typeof error}`, { err: error }, `connecting to the store failed: ${retry}`);
-        await sleep(delayMs, signal);
+        await sleep(delayMs, AbortSignal.any([signal, this.#stopped.signal]));
+        if (this.#stopping) break;
       }
     }
     return false;
@@ -455,7 +462,8 @@ export class Station {
     this.#dropped += abandoned.length;
     options.hooks?.queued?.(0);
     if (this.#fatal) return; // `run` rejects with it: that says why, once
-    if (abandoned.length) options.log.warn({ seqs: abandoned }, `${this.#wentOnAir ? 'shutdown deadline' : 'never on air'}: ${abandoned.length} segments were not published`);
+    const why = signal.aborted ? 'shutdown deadline' : this.#wentOnAir ? 'stopped while off air' : 'stopped before the store ever answered';
+    if (abandoned.length) options.log.warn({ seqs: abandoned }, `${why}: ${abandoned.length} segments were not published`);
     if (this.#stopping && !signal.aborted && abandoned.length === 0) options.log.info('all captured segments published');
   }
 

@@ -22,6 +22,9 @@ export class WavFileSource implements PcmSource {
   readonly live = false;
   readonly description;
   private readonly abort = new AbortController();
+  /** Reading has begun: from then on the reader closes the file when it ends. */
+  private reading = false;
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly wav: WavFile,
@@ -37,12 +40,20 @@ export class WavFileSource implements PcmSource {
     return paceInRealTime(this.read(), this.format.channels, this.format.sampleRate, speed, this.abort.signal, clock);
   }
 
+  /** Stops reading; a source stopped before it was read (a failed start) closes its file here. */
   stop(): void {
     this.abort.abort();
+    if (!this.reading) void this.close().catch(() => undefined);
+  }
+
+  private close(): Promise<void> {
+    return (this.closed ??= this.wav.close());
   }
 
   private async *read(): AsyncGenerator<PcmSamples> {
+    this.reading = true;
     try {
+      if (this.abort.signal.aborted) return;
       do {
         for await (const block of this.wav.blocks(BLOCK_FRAMES)) {
           if (this.abort.signal.aborted) return;
@@ -50,7 +61,7 @@ export class WavFileSource implements PcmSource {
         }
       } while (this.options.loop && !this.abort.signal.aborted);
     } finally {
-      await this.wav.close();
+      await this.close();
     }
   }
 }

@@ -1,8 +1,14 @@
 import { STREAM_NAMES } from '@radio/protocol';
-import { describe, expect, it } from 'vitest';
+import { collectDefaultMetrics } from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
 import { KNOWN_STORAGE_ERROR_CODES, StorageError, classifyS3Error } from '../publish/s3-errors.js';
-import { StationMetrics } from './metrics.js';
+import { EVENT_LOOP_MONITORING_MS, StationMetrics } from './metrics.js';
 import { uploadFailureLabels } from './station-hooks.js';
+
+vi.mock('prom-client', async (original) => {
+  const actual = await original<typeof import('prom-client')>();
+  return { ...actual, collectDefaultMetrics: vi.fn(actual.collectDefaultMetrics) };
+});
 
 /** The samples of `name` in the text exposition, as `{labels} value` lines. */
 function samples(text: string, name: string): string[] {
@@ -33,5 +39,13 @@ describe(StationMetrics.name, () => {
     const after = samples(await metrics.text(), 'radio_upload_failures_total');
     expect(after).toHaveLength(before);
     expect(after).toContain('{stream="lq",code="AccessDenied"} 1');
+  });
+
+  it('samples the event-loop delay once a second, not every 10 ms: each sample wakes the process', async () => {
+    const metrics = new StationMetrics();
+    expect(EVENT_LOOP_MONITORING_MS).toBe(1000);
+    expect(collectDefaultMetrics).toHaveBeenLastCalledWith(expect.objectContaining({ register: metrics.registry, eventLoopMonitoringPrecision: 1000 }));
+    // The lag metrics are still exported.
+    expect((await metrics.text()).split('\n')).toContainEqual(expect.stringMatching(/^nodejs_eventloop_lag_p99_seconds /));
   });
 });

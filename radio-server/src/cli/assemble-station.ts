@@ -12,14 +12,15 @@ import type { Logger } from '../ops/logger.js';
 import { StationMetrics } from '../ops/metrics.js';
 import { startOpsServer } from '../ops/ops-server.js';
 import { RateLimitedLog } from '../ops/rate-limited-log.js';
-import { stationHooks } from '../ops/station-hooks.js';
 import type { StatusLine } from '../ops/status-line.js';
 import { CLOCK_OFFSET_POLICY, ClockOffset } from '../publish/clock-offset.js';
 import { storageRequestPolicy } from '../publish/request-policy.js';
+import { KNOWN_STORAGE_ERROR_CODES } from '../publish/s3-errors.js';
 import { S3Store } from '../publish/s3-store.js';
 import { StationOutlet } from '../publish/station-outlet.js';
 import { Station, type StationHooks } from '../pipeline/station.js';
 import { CleanupStack } from '../shared/cleanup-stack.js';
+import { stationHooks } from './station-hooks.js';
 import { loggableConfig, type DaemonConfig } from './config.js';
 import type { RunOptions } from './run-command.js';
 
@@ -58,7 +59,7 @@ export async function assembleStation(config: DaemonConfig, options: RunOptions,
 
     const recorder = new ArchiveRecorder({ format: source.format, stagingDir: config.stagingDir, recordingsDir: config.recordingsDir, station: config.station, log });
     const archive = () => recorder.health();
-    const metrics = new StationMetrics({ clockOffsetMs });
+    const metrics = new StationMetrics({ clockOffsetMs, uploadFailureCodes: KNOWN_STORAGE_ERROR_CODES });
     const health = new Health({ segmentSeconds: options.segmentSeconds, clockOffsetMs, archive, policy: { clockOffsetLimitMs: CLOCK_OFFSET_POLICY.errorAboveMs } });
     if (config.metricsPort) resources.use(await startOpsServer({ port: config.metricsPort, metrics, health, log }), (ops) => ops.close());
     // A recording left in staging by a crash is repaired and moved while the station starts.

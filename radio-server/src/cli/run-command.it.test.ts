@@ -247,6 +247,8 @@ describe('radio-server run, publishing to an S3 server on loopback', () => {
       return /^radio_segments_uploaded_total\{stream="hq"\} [1-9]/m.test(text) ? text : undefined;
     });
     expect(metrics).toMatch(/^radio_input_peak_dbfs\{channel="left"\} -12\.0\d*/m);
+    // Failures by the store's known codes are there at 0 before the first (an increase() alert sees the first).
+    expect(metrics).toMatch(/^radio_upload_failures_total\{stream="hq",code="AccessDenied"\} 0$/m);
     d.process.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   });

@@ -3,7 +3,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { KNOWN_STORAGE_ERROR_CODES, StorageError, classifyS3Error } from '../publish/s3-errors.js';
 import { EVENT_LOOP_MONITORING_MS, StationMetrics } from './metrics.js';
-import { uploadFailureLabels } from './station-hooks.js';
+import { uploadFailureLabels } from '../cli/station-hooks.js';
 
 vi.mock('prom-client', async (original) => {
   const actual = await original<typeof import('prom-client')>();
@@ -22,7 +22,7 @@ describe(StationMetrics.name, () => {
   });
 
   it('exposes upload failures at 0 for every stream and known error code before the first failure', async () => {
-    const lines = samples(await new StationMetrics().text(), 'radio_upload_failures_total');
+    const lines = samples(await new StationMetrics({ uploadFailureCodes: KNOWN_STORAGE_ERROR_CODES }).text(), 'radio_upload_failures_total');
     for (const stream of ['hq', 'lq', 'manifest', 'lock']) {
       for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'NoSuchBucket', 'RequestTimeTooSkewed', 'SlowDown', 'ServiceUnavailable']) {
         expect(lines).toContain(`{stream="${stream}",code="${code}"} 0`);
@@ -32,7 +32,7 @@ describe(StationMetrics.name, () => {
   });
 
   it('counts a classified failure on its zero series, adding none', async () => {
-    const metrics = new StationMetrics();
+    const metrics = new StationMetrics({ uploadFailureCodes: KNOWN_STORAGE_ERROR_CODES });
     const before = samples(await metrics.text(), 'radio_upload_failures_total').length;
     const labels = uploadFailureLabels(new StorageError('PUT', 'lq/0000000007.m4s', classifyS3Error({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })));
     metrics.uploadFailures.inc(labels);

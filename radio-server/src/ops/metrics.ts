@@ -1,6 +1,5 @@
 import { STREAM_NAMES } from '@radio/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { KNOWN_STORAGE_ERROR_CODES } from '../publish/s3-errors.js';
 import type { LevelReading } from './level-meter.js';
 
 /**
@@ -13,12 +12,14 @@ import type { LevelReading } from './level-meter.js';
  */
 export const EVENT_LOOP_MONITORING_MS = 1000;
 
-/** The objects a failed publish is counted by (see `uploadFailureLabels`). */
+/** The objects a failed publish is counted by (see cli/station-hooks.ts, `uploadFailureLabels`). */
 const UPLOAD_FAILURE_STREAMS = [...STREAM_NAMES, 'manifest', 'lock'];
 
 export interface StationMetricsOptions {
   /** This host's clock offset to the storage endpoint in ms (the store's signing clock), read at each scrape. */
   clockOffsetMs?: () => number;
+  /** The error codes a failed upload may be counted by (the store's known ones): each series starts at 0. */
+  uploadFailureCodes?: readonly string[];
 }
 
 /**
@@ -49,7 +50,7 @@ export class StationMetrics {
   readonly archiveBytes = new Counter({ name: 'radio_archive_bytes_total', help: 'Bytes written to the archive recording.', registers: [this.registry] });
 
   constructor(options: StationMetricsOptions = {}) {
-    const { clockOffsetMs } = options;
+    const { clockOffsetMs, uploadFailureCodes = [] } = options;
     this.clockOffsetSeconds = new Gauge({
       name: 'radio_clock_offset_seconds',
       help: 'Seconds to add to this host\'s clock to get the storage endpoint\'s, as last measured.',
@@ -61,7 +62,7 @@ export class StationMetrics {
     // every label value known in advance starts at 0.
     for (const stream of STREAM_NAMES) this.segmentsUploaded.inc({ stream }, 0);
     for (const stream of UPLOAD_FAILURE_STREAMS) {
-      for (const code of KNOWN_STORAGE_ERROR_CODES) this.uploadFailures.inc({ stream, code }, 0);
+      for (const code of uploadFailureCodes) this.uploadFailures.inc({ stream, code }, 0);
     }
   }
 

@@ -8,7 +8,7 @@ import { Health } from './health.js';
 import { LevelMeter } from './level-meter.js';
 import { StationMetrics } from './metrics.js';
 import { startOpsServer } from './ops-server.js';
-import { stationHooks } from './station-hooks.js';
+import { stationHooks } from '../cli/station-hooks.js';
 
 // An independent reader of the Prometheus text format 0.0.4, strict enough to fail on any line
 // Prometheus would reject: what prom-client writes is checked, not trusted.

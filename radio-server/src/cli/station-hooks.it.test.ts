@@ -12,10 +12,10 @@ import { S3Store } from '../publish/s3-store.js';
 import { memoryLogger } from '../publish/testing/memory-log.js';
 import { startS3TestServer } from '../publish/testing/s3-test-server.js';
 import { waitFor } from '../testing/daemon.js';
-import { Health } from './health.js';
-import { LevelMeter } from './level-meter.js';
-import { StationMetrics } from './metrics.js';
-import { startOpsServer } from './ops-server.js';
+import { Health } from '../ops/health.js';
+import { LevelMeter } from '../ops/level-meter.js';
+import { StationMetrics } from '../ops/metrics.js';
+import { startOpsServer } from '../ops/ops-server.js';
 import { stationHooks, uploadFailureLabels } from './station-hooks.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];

@@ -2,10 +2,13 @@ import { MANIFEST_KEY, STREAM_NAMES } from '@radio/protocol';
 import type { StationHooks } from '../pipeline/station.js';
 import { classifyS3Error, StorageError } from '../publish/s3-errors.js';
 import { STATION_LOCK_KEY } from '../publish/station-lock.js';
-import type { Health, PartHealth } from './health.js';
-import type { LevelMeter } from './level-meter.js';
-import type { StationMetrics } from './metrics.js';
-import type { StatusLine } from './status-line.js';
+import type { Health, PartHealth } from '../ops/health.js';
+import type { LevelMeter } from '../ops/level-meter.js';
+import type { StationMetrics } from '../ops/metrics.js';
+import type { StatusLine } from '../ops/status-line.js';
+
+// The glue between the pipeline's events and the operator's view (ops/ knows neither the Station nor the
+// store's errors): part of the composition root, with assemble-station.ts.
 
 /** The operator's view of a running station, as fed by its hooks. */
 export interface OperatorView {

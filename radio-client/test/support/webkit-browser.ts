@@ -13,9 +13,11 @@ export interface WebKitPage {
   driver: WebDriver;
   /** Runs `fn` in the page (its source is sent, so it must not close over anything) and returns its result. */
   evaluate<T, A = undefined>(fn: (arg: A) => T, arg?: A): Promise<Awaited<T>>;
-  /** Records uncaught errors and unhandled rejections from now on (in `window.pageErrors`). */
+  /** Records uncaught errors, unhandled rejections and the player's states from now on. */
   instrument(): Promise<void>;
   pageErrors(): Promise<string[]>;
+  /** The player's `statechange` events since `instrument`, each with its time. */
+  playerStates(): Promise<string[]>;
   /** A real click on the `part` of the player's shadow root. */
   click(part: string, host?: string): Promise<void>;
   /** Polls `predicate` in the page every 100 ms until it holds, or fails at the deadline saying what it waited for. */
@@ -94,8 +96,16 @@ export async function openWebKitPage(url: string, env: Record<string, string>): 
           w.pageErrors = [];
           window.addEventListener('error', (event) => w.pageErrors.push(`uncaught: ${event.message}`));
           window.addEventListener('unhandledrejection', (event) => w.pageErrors.push(`unhandled rejection: ${(event.reason as Error | undefined)?.message ?? String(event.reason)}`));
+          // The player's states with the page's clock (ms), for a failure to tell what happened when.
+          const states: string[] = ((window as unknown as { playerStates: string[] }).playerStates = []);
+          const started = performance.now();
+          document.addEventListener('statechange', (event) => {
+            const e = event as Event & { state: string; message: string };
+            states.push(`${Math.round(performance.now() - started)} ms ${e.state}: ${e.message}`);
+          }, true);
         }),
       pageErrors: () => evaluate(() => (window as unknown as { pageErrors: string[] }).pageErrors),
+      playerStates: () => evaluate(() => (window as unknown as { playerStates: string[] }).playerStates),
       async click(part, host = 'radio-player') {
         const root = await driver.findElement(By.css(host)).getShadowRoot();
         await (await root.findElement(By.css(`[part="${part}"]`))).click();

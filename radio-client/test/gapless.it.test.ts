@@ -1,12 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Quality } from '../src/player/abr.ts';
-import { startPulseSink, type PulseSink } from '../../radio-server/src/testing/pulse-sink.ts';
-import { BROWSER_NAMES, launchBrowser, serveApp, type BrowserKind } from './support/browser.ts';
-import { LiveStation } from './support/live-station.ts';
+import { BROWSER_NAMES, type BrowserKind } from './support/browser.ts';
+import { startListeningRig, stopListeningRig, type ListeningRig } from './support/listening-rig.ts';
 import { click, DEADLINE_MS, instrument, records, stats, waitFor, waitUntil } from './support/player-page.ts';
 import { recordSink } from './support/sink-recorder.ts';
 import { TONE_HZ, TONE_PEAK, toneMaterial } from './support/station-material.ts';
@@ -22,11 +18,7 @@ const NEAR_SECONDS = 0.15;
 /** Recordings made before one counts as the judge (the machine may drop output under load, see below). */
 const ATTEMPTS = 3;
 
-interface Context {
-  pulse: PulseSink;
-  station: LiveStation;
-  app: { url: string; close(): Promise<void> };
-  browser: Browser;
+interface Context extends ListeningRig {
   page: Page;
   segmentRequests: string[];
 }
@@ -108,14 +100,9 @@ async function judgeAcross(ctx: Context, boundaries: number, switches: () => Qua
 
 describe.each(['chromium', 'firefox'] as const)('what <radio-player> sends to the sound card in headless %s', (kind: BrowserKind) => {
   const ctx = { segmentRequests: [] as string[] } as Context;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), `radio-client-gapless-${kind}-`));
-    ctx.pulse = await startPulseSink();
-    ctx.station = await LiveStation.start(toneMaterial(SEGMENT_SECONDS));
-    ctx.app = await serveApp(join(dir, 'assets'), ctx.station.publicUrl);
-    ctx.browser = await launchBrowser(kind, { env: ctx.pulse.env });
+    Object.assign(ctx, await startListeningRig(kind, toneMaterial(SEGMENT_SECONDS)));
     ctx.page = await ctx.browser.newPage();
     await instrument(ctx.page);
     ctx.page.on('request', (request) => {
@@ -124,13 +111,7 @@ describe.each(['chromium', 'firefox'] as const)('what <radio-player> sends to th
     await ctx.page.goto(`${ctx.app.url}/`);
   });
 
-  afterAll(async () => {
-    await ctx.browser?.close();
-    await ctx.app?.close();
-    await ctx.station?.stop();
-    await ctx.pulse?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopListeningRig(ctx));
 
   it(`HQ: the tone without a skipped or repeated frame over 3 segment boundaries (${BROWSER_NAMES[kind]})`, async () => {
     await choose(ctx.page, 'hq');

@@ -1,11 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPulseSink, type PulseSink } from '../../../radio-server/src/testing/pulse-sink.ts';
-import { BROWSER_NAMES, launchBrowser, serveApp, type BrowserKind } from './browser.ts';
-import { LiveStation } from './live-station.ts';
+import { BROWSER_NAMES, launchBrowser, type BrowserKind } from './browser.ts';
+import { startListeningRig, stopListeningRig, type ListeningRig } from './listening-rig.ts';
 import {
   click, element, instrument, offBoundary, type PageRecords, playerState, probeOutput, records, stats, statusText, waitFor, waitForAudible, waitForStatus, waitUntil,
 } from './player-page.ts';
@@ -14,12 +10,8 @@ import { toneMaterial } from './station-material.ts';
 export const SEGMENT_SECONDS = 2;
 
 /** What the scenarios run against; filled in before the first test. */
-export interface ScenarioContext {
+export interface ScenarioContext extends ListeningRig {
   kind: BrowserKind;
-  pulse: PulseSink;
-  station: LiveStation;
-  app: { url: string; close(): Promise<void> };
-  browser: Browser;
   /** The page the scenarios share, one listener going through them in order. */
   page: Page;
   /** URLs of the segment fragments `page` requested, in order. */
@@ -46,14 +38,9 @@ export async function openStationPage(ctx: ScenarioContext, beforeLoad?: (page: 
 export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: ScenarioContext) => void): void {
   describe(`<radio-player> in headless ${BROWSER_NAMES[kind]}, against a live station in s3rver on loopback`, () => {
     const ctx = { kind, segmentRequests: [] as string[], manifestExchanges: [] as ScenarioContext['manifestExchanges'] } as ScenarioContext;
-    let dir: string;
 
     beforeAll(async () => {
-      dir = await mkdtemp(join(tmpdir(), `radio-client-${kind}-`));
-      ctx.pulse = await startPulseSink();
-      ctx.station = await LiveStation.start(toneMaterial(SEGMENT_SECONDS));
-      ctx.app = await serveApp(join(dir, 'assets'), ctx.station.publicUrl);
-      ctx.browser = await launchBrowser(kind, { env: ctx.pulse.env });
+      Object.assign(ctx, await startListeningRig(kind, toneMaterial(SEGMENT_SECONDS)));
       ctx.page = await openStationPage(ctx, async (page) => {
         const exchanges = new Map<unknown, ScenarioContext['manifestExchanges'][number]>();
         page.on('request', (request) => {
@@ -71,13 +58,7 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       });
     });
 
-    afterAll(async () => {
-      await ctx.browser?.close();
-      await ctx.app?.close();
-      await ctx.station?.stop();
-      await ctx.pulse?.stop();
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
+    afterAll(() => stopListeningRig(ctx));
 
     it('shows the station and a Play button that is reachable from the keyboard', async () => {
       const { page } = ctx;

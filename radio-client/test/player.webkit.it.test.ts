@@ -1,10 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPulseSink, type PulseSink } from '../../radio-server/src/testing/pulse-sink.ts';
-import { serveApp } from './support/browser.ts';
-import { LiveStation } from './support/live-station.ts';
+import { startStationRig, stopListeningRig, type StationRig } from './support/listening-rig.ts';
 import { recordSink, type SinkRecorder } from './support/sink-recorder.ts';
 import { TONE_HZ, TONE_PEAK, toneMaterial } from './support/station-material.ts';
 import { describeFault, judgeTone } from './support/tone-judge.ts';
@@ -21,22 +16,17 @@ const BOUNDARIES = 3;
 const ATTEMPTS = 3;
 
 describe('<radio-player> in WebKitGTK (MiniBrowser under Xvfb), against a live station in s3rver on loopback', () => {
-  let dir: string;
-  let pulse: PulseSink;
-  let station: LiveStation;
-  let app: { url: string; close(): Promise<void> };
+  let rig: StationRig;
   let page: WebKitPage;
   let monitor: SinkRecorder;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'radio-client-webkit-'));
-    pulse = await startPulseSink();
+    rig = await startStationRig(toneMaterial(SEGMENT_SECONDS), 'radio-client-webkit-');
+    const { pulse, app } = rig;
     // Something reads the null sink's monitor from the start, as a sound card's DAC always reads its
     // output: with no reader, WebKitGTK's element stood still for about a second soon after it began
     // playing (not seen with a recording running, nor in the other browsers).
     monitor = await recordSink(pulse.env);
-    station = await LiveStation.start(toneMaterial(SEGMENT_SECONDS));
-    app = await serveApp(join(dir, 'assets'), station.publicUrl);
     page = await openWebKitPage(`${app.url}/`, pulse.env);
     await page.instrument();
     // Counts the ManagedMediaSources the player opens (it looks the constructor up when Play is pressed).
@@ -55,11 +45,8 @@ describe('<radio-player> in WebKitGTK (MiniBrowser under Xvfb), against a live s
 
   afterAll(async () => {
     await page?.close();
-    await app?.close();
-    await station?.stop();
     await monitor?.stop();
-    await pulse?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await stopListeningRig(rig ?? {});
   });
 
   it(`plays HQ through a ManagedMediaSource, the tone without a skipped or repeated frame over ${BOUNDARIES} segment boundaries`, async () => {
@@ -73,7 +60,7 @@ describe('<radio-player> in WebKitGTK (MiniBrowser under Xvfb), against a live s
     // A player fault at segment boundaries recurs in every recording; the machine's dropouts do not.
     const attempts: string[] = [];
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const recorder = await recordSink(pulse.env);
+      const recorder = await recordSink(rig.pulse.env);
       const playedBefore = await page.evaluate(() => document.querySelector('radio-player')!.stats.segmentsPlayed);
       await page.waitFor(`${BOUNDARIES} more segments played`, (n) => document.querySelector('radio-player')!.stats.segmentsPlayed >= n, playedBefore + BOUNDARIES + 1);
       const recording = await recorder.stop();
@@ -88,15 +75,15 @@ describe('<radio-player> in WebKitGTK (MiniBrowser under Xvfb), against a live s
       streams: [...new Set(performance.getEntriesByType('resource').map((e) => /\/(hq|lq)\/\d{10}\.m4s$/.exec(e.name)?.[1]).filter(Boolean))],
       stats: document.querySelector('radio-player')!.stats,
     }));
-    const history = `the station published within ${station.publishDelay} s; the player: ${(await page.playerStates()).join(' | ')}; ${JSON.stringify(played.stats)}`;
+    const history = `the station published within ${rig.station.publishDelay} s; the player: ${(await page.playerStates()).join(' | ')}; ${JSON.stringify(played.stats)}`;
     expect(played.managedSources).toBeGreaterThanOrEqual(1);
     expect(played.streams).toEqual(supports.opus ? expect.arrayContaining(['hq']) : ['hq']);
     expect(played.stats.gaps, history).toBe(0);
     // A stall is the station's when it published later than the latency's margin allows (a loaded machine).
-    if (station.publishDelay < 1) expect(played.stats.underruns, history).toBe(0);
+    if (rig.station.publishDelay < 1) expect(played.stats.underruns, history).toBe(0);
     // One latency for every browser: a segment, the margin and a poll behind the edge, plus the station's delay.
     expect(played.stats.latencySeconds, history).toBeGreaterThan(3);
-    expect(played.stats.latencySeconds, history).toBeLessThan(4 + station.publishDelay);
+    expect(played.stats.latencySeconds, history).toBeLessThan(4 + rig.station.publishDelay);
   });
 
   it('stops at Stop and plays again at Play, without a page error', async () => {

@@ -1,9 +1,6 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startPulseSink } from '../../../radio-server/src/testing/pulse-sink.ts';
-import { launchBrowser, serveApp, type BrowserKind } from './browser.ts';
-import { LiveStation } from './live-station.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import type { BrowserKind } from './browser.ts';
+import { startListeningRig, stopListeningRig } from './listening-rig.ts';
 import { heardMarkers, markerMaterial, type HeardMarker } from './marker-tone.ts';
 import { click, instrument, records, waitFor } from './player-page.ts';
 import { recordSink } from './sink-recorder.ts';
@@ -73,15 +70,9 @@ export async function processTreeCpuSeconds(pid: number): Promise<number> {
  * latency of a marker is when it was heard (the recording's clock) less when it was captured.
  */
 export async function probeLatency({ kind, segmentSeconds, phases, listenSeconds, idleSeconds }: ProbeOptions): Promise<{ sessions: ListenerSession[]; pageErrors: string[]; idleCpuSeconds: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'radio-client-latency-'));
-  const pulse = await startPulseSink();
-  const station = await LiveStation.start(markerMaterial(segmentSeconds));
-  const cleanup: Array<() => Promise<unknown>> = [() => rm(dir, { recursive: true, force: true }), () => pulse.stop(), () => station.stop()];
+  const rig = await startListeningRig(kind, markerMaterial(segmentSeconds));
+  const { pulse, station, app, browser } = rig;
   try {
-    const app = await serveApp(join(dir, 'assets'), station.publicUrl);
-    cleanup.unshift(() => app.close());
-    const browser = await launchBrowser(kind, { env: pulse.env });
-    cleanup.unshift(() => browser.close());
     const page = await browser.newPage();
     await instrument(page);
     await page.goto(`${app.url}/`);
@@ -132,6 +123,6 @@ export async function probeLatency({ kind, segmentSeconds, phases, listenSeconds
     }
     return { sessions, pageErrors: (await records(page)).pageErrors, idleCpuSeconds };
   } finally {
-    for (const step of cleanup) await step();
+    await stopListeningRig(rig);
   }
 }

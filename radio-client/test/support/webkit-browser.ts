@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { Builder, By, Capabilities, type WebDriver } from 'selenium-webdriver';
+import { freePort } from '../../../radio-server/src/testing/free-port.ts';
 import { DEADLINE_MS, waitFor } from './player-page.ts';
 
 /**
@@ -31,16 +31,6 @@ function miniBrowserPath(): string {
   const path = files.find((f) => f.endsWith('/MiniBrowser'));
   if (!path) throw new Error('MiniBrowser not found in libwebkit2gtk-4.1-0 (scripts/setup installs webkit2gtk-driver)');
   return path;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** Starts Xvfb on a display it picks itself (-displayfd), and resolves with that display. */

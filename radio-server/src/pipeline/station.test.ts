@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { PcmSource } from '../capture/pcm-source.js';
 import type { EncodedSegment, SegmentEncoder } from '../encode/segment-encoder.js';
@@ -79,6 +81,31 @@ describe(Station.name, () => {
     expect(hanging.stopped).toBe(true);
   });
 
+  it('the stall watch holds no block it has passed on: memory stays flat however long capture runs', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const delivered: WeakRef<Int32Array>[] = [];
+    let stillHeld = -1;
+    const counted: PcmSource = {
+      ...source(true, 0),
+      async *blocks() {
+        for (let i = 0; i < 200; i++) {
+          const block = new Int32Array(10).fill(i);
+          delivered.push(new WeakRef(block));
+          yield block;
+        }
+        await new Promise((resolve) => setImmediate(resolve)); // WeakRefs hold their targets until the task ends
+        gc();
+        stillHeld = delivered.filter((ref) => ref.deref()).length;
+      },
+    };
+    const store = publisher();
+    store.up();
+    await station(true, 0, store, { source: counted, captureStallMs: 60_000 }).run();
+    expect(stillHeld).toBeGreaterThanOrEqual(0);
+    expect(stillHeld).toBeLessThan(10);
+  });
+
   it('stop() ends a stalled capture too, without calling it a stall', async () => {
     const store = publisher();
     store.up();
@@ -104,6 +131,14 @@ describe(Station.name, () => {
     const summary = await run;
     expect(summary).toMatchObject({ published: 6, dropped: 0 });
     expect(store.stored.map((m) => m.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('a source held back (the store down) longer than captureStallMs has not stalled: it waited for room, not the source for audio', async () => {
+    const store = publisher();
+    // 12 segments: more than the queues hold, so capture waits for room.
+    const run = station(false, 12, store, { captureStallMs: 30 }).run();
+    setTimeout(store.up, 200);
+    expect(await run).toMatchObject({ published: 12, dropped: 0, captureStalled: false });
   });
 
   it('after the shutdown deadline gives up on unsent segments without hanging a waiting source', async () => {

@@ -114,7 +114,7 @@ export interface StationSummary {
   captureStalled: boolean;
 }
 
-/** What `nextBlock` gives when the source has delivered nothing for `captureStallMs`. */
+/** What the source watchdog gives when the source has delivered nothing for `captureStallMs`. */
 const STALLED = Symbol('capture stalled');
 
 /**
@@ -247,12 +247,14 @@ export class Station {
       const captured = (s: Segment): CapturedSegment => ({ segment: s, startedAt: clock.next(s.frames, observedStart(s)) });
       const enqueue = options.source.live ? (s: Segment) => encodeQueue.push(captured(s)) : (s: Segment) => encodeQueue.pushWhenRoom(captured(s));
       const blocks = options.source.blocks()[Symbol.asyncIterator]();
+      const watch = this.#watchSource();
       try {
-        for (let next = await this.#nextBlock(blocks); next !== STALLED && !next.done; next = await this.#nextBlock(blocks)) {
+        for (let next = await watch.next(blocks); next !== STALLED && !next.done; next = await watch.next(blocks)) {
           options.hooks?.captured?.(next.value);
           for (const segment of segmenter.push(next.value)) await enqueue(segment);
         }
       } finally {
+        watch.dispose();
         // Not awaited: a stalled source may never answer.
         void blocks.return?.().catch(() => undefined);
       }
@@ -268,20 +270,38 @@ export class Station {
     }
   }
 
-  /** The source's next block, or STALLED once it has delivered nothing for `captureStallMs` (then it is stopped). */
-  async #nextBlock(blocks: AsyncIterator<PcmSamples>): Promise<IteratorResult<PcmSamples> | typeof STALLED> {
+  /**
+   * The source's blocks through a watchdog: `next` gives the next block, or STALLED once the source has
+   * delivered nothing for `captureStallMs` while asked for one (then it is stopped). Time spent waiting
+   * for room downstream is not the source's. One timer, re-armed at each request: a block comes 10 to 40
+   * times a second.
+   */
+  #watchSource(): { next(blocks: AsyncIterator<PcmSamples>): Promise<IteratorResult<PcmSamples> | typeof STALLED>; dispose(): void } {
     const { captureStallMs, source, log } = this.options;
-    const next = blocks.next();
-    if (captureStallMs === undefined) return next;
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<typeof STALLED>((resolve) => (timer = setTimeout(() => resolve(STALLED), captureStallMs)));
-    const result = await Promise.race([next, stalled]).finally(() => clearTimeout(timer));
-    if (result === STALLED && !this.#stopping) {
-      this.#captureStalled = true;
-      log.error({ seconds: captureStallMs / 1000 }, `no audio from ${source.description} for ${captureStallMs / 1000} s (unplugged, or its input hung?): publishing what was captured, then exiting so that the service restarts capture`);
-      source.stop();
-    }
-    return result;
+    if (captureStallMs === undefined) return { next: (blocks) => blocks.next(), dispose: () => undefined };
+    /** Settles the request in progress; undefined while none is. */
+    let answer: ((result: IteratorResult<PcmSamples> | typeof STALLED) => void) | undefined;
+    // Fires `captureStallMs` after the latest request; only a request still unanswered is a stall. (No
+    // race against one long-lived promise: each race would leave a reaction on it, holding its block.)
+    const timer = setTimeout(() => answer?.(STALLED), captureStallMs);
+    const request = (blocks: AsyncIterator<PcmSamples>) =>
+      new Promise<IteratorResult<PcmSamples> | typeof STALLED>((resolve, reject) => {
+        answer = (result) => ((answer = undefined), resolve(result));
+        timer.refresh();
+        blocks.next().then((result) => answer?.(result), (error: unknown) => ((answer = undefined), reject(error)));
+      });
+    return {
+      next: async (blocks) => {
+        const result = await request(blocks);
+        if (result === STALLED && !this.#stopping) {
+          this.#captureStalled = true;
+          log.error({ seconds: captureStallMs / 1000 }, `no audio from ${source.description} for ${captureStallMs / 1000} s (unplugged, or its input hung?): publishing what was captured, then exiting so that the service restarts capture`);
+          source.stop();
+        }
+        return result;
+      },
+      dispose: () => clearTimeout(timer),
+    };
   }
 
   /** Runs `task` when no other encoding runs: segments reach the continuous encoders one at a time, in order. */

@@ -2,15 +2,16 @@
 // source at --speed 1, publishing to s3rver on loopback, the archive recording), measured side by side
 // with its anchor in the same run: Liquidsoap 2.1 encoding the same input, in real time, to Opus 128k and
 // FLAC files. Targets: at most Liquidsoap's CPU (ratio <= 1.0), RSS <= 100 MB and flat.
-// BENCH_DAEMON_MINUTES (default 3) sets how long both run.
+// BENCH_DAEMON_MINUTES (default 5) sets how long both are measured, after BENCH_DAEMON_WARMUP_SECONDS
+// (default 15) of running unmeasured; the minute-by-minute line shows whether the ratio holds over the run.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 
-const WALL_MINUTES = Number(process.env.BENCH_DAEMON_MINUTES ?? 3);
-const WARM_UP_MS = 15_000;
+const WALL_MINUTES = Number(process.env.BENCH_DAEMON_MINUTES ?? 5);
+const WARM_UP_MS = Number(process.env.BENCH_DAEMON_WARMUP_SECONDS ?? 15) * 1000;
 const SAMPLE_MS = 5000;
 const dir = mkdtempSync(join(tmpdir(), 'radio-bench-daemon-'));
 const input = join(dir, 'programme.wav');
@@ -83,3 +84,12 @@ console.log(`both at real time for ${WALL_MINUTES} min after a ${WARM_UP_MS / 10
 const ours = report('radio-server run (HQ + LQ + archive, S3 PUTs)', samples.daemon);
 const anchor = report('liquidsoap 2.1 (FLAC + Opus 128k files)', samples.liquidsoap);
 console.log(`ratio radio-server / liquidsoap = ${(ours / anchor).toFixed(2)}x CPU (target <= 1.0), daemon RSS target <= 100 MB, flat`);
+// By sample count, not by time: a minute is 12 whole 5 s intervals (6 segments), so each holds as many
+// segment encodes as the next.
+const SAMPLES_PER_MINUTE = 60_000 / SAMPLE_MS;
+const perMinute = (xs, m) => {
+  const [first, last] = [xs[m * SAMPLES_PER_MINUTE], xs[(m + 1) * SAMPLES_PER_MINUTE]];
+  return first && last ? (100 * (last.cpu - first.cpu)) / (last.t - first.t) : NaN;
+};
+const minutes = Array.from({ length: Math.floor(WALL_MINUTES) }, (_, m) => `${(perMinute(samples.daemon, m) / perMinute(samples.liquidsoap, m)).toFixed(2)}x (${perMinute(samples.daemon, m).toFixed(2)} vs ${perMinute(samples.liquidsoap, m).toFixed(2)} %)`);
+console.log(`ratio minute by minute: ${minutes.join(', ')}`);

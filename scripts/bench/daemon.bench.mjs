@@ -17,6 +17,9 @@ const dir = mkdtempSync(join(tmpdir(), 'radio-bench-daemon-'));
 const input = join(dir, 'programme.wav');
 const cli = new URL('../../radio-server/dist/cli/main.js', import.meta.url).pathname;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+// The daemon as systemd runs it: the node options of the unit's ExecStart (e.g. --v8-pool-size).
+const unit = readFileSync(new URL('../systemd/radio-server.service', import.meta.url), 'utf8');
+const nodeOptions = /^ExecStart=\S+ (.*?)\S*\/cli\/main\.js run/m.exec(unit)[1].split(' ').filter(Boolean);
 
 try {
   execFileSync('liquidsoap', ['--version'], { stdio: 'ignore' });
@@ -42,7 +45,7 @@ output.file(%opus(samplerate=48000, channels=2, bitrate=128, vbr="unconstrained"
 
 const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(dir, 's3'), configureBuckets: [{ name: 'radio', configs: [] }] });
 const { port } = await s3.run();
-const daemon = spawn(process.execPath, [cli, 'run', '--source', `file:${input}`, '--loop', '--speed', '1'], {
+const daemon = spawn(process.execPath, [...nodeOptions, cli, 'run', '--source', `file:${input}`, '--loop', '--speed', '1'], {
   env: { ...process.env, R2_ENDPOINT: `http://127.0.0.1:${port}`, R2_BUCKET: 'radio', R2_ACCESS_KEY: 'S3RVER', R2_SECRET_KEY: 'S3RVER', METRICS_PORT: '0', RECORDINGS_DIR: join(dir, 'recordings') },
   stdio: ['ignore', 'ignore', 'ignore'],
 });
@@ -80,7 +83,7 @@ function report(name, xs) {
   console.log(`${name.padEnd(44)} cpu ${percent.toFixed(2).padStart(5)} % of one core   rss min ${Math.min(...rss).toFixed(0)} / max ${Math.max(...rss).toFixed(0)} MB, halves ${mean(rss.slice(0, half)).toFixed(0)} -> ${mean(rss.slice(half)).toFixed(0)} MB`);
   return percent;
 }
-console.log(`both at real time for ${WALL_MINUTES} min after a ${WARM_UP_MS / 1000} s warm-up, side by side on the same input`);
+console.log(`both at real time for ${WALL_MINUTES} min after a ${WARM_UP_MS / 1000} s warm-up, side by side on the same input; the daemon as its unit starts it (node ${[...nodeOptions, 'main.js run'].join(' ')})`);
 const ours = report('radio-server run (HQ + LQ + archive, S3 PUTs)', samples.daemon);
 const anchor = report('liquidsoap 2.1 (FLAC + Opus 128k files)', samples.liquidsoap);
 console.log(`ratio radio-server / liquidsoap = ${(ours / anchor).toFixed(2)}x CPU (target <= 1.0), daemon RSS target <= 100 MB, flat`);

@@ -49,7 +49,7 @@ describe('scripts/systemd/radio-server.service', () => {
 
   it('passes systemd-analyze verify with no complaint', async () => {
     const path = await unitForThisCheckout();
-    expect(await readFile(path, 'utf8')).toContain(`ExecStart=${process.execPath} ${CHECKOUT}/radio-server/dist/cli/main.js run`);
+    expect(await readFile(path, 'utf8')).toContain(`ExecStart=${process.execPath} --v8-pool-size=1 ${CHECKOUT}/radio-server/dist/cli/main.js run`);
     const verify = run('systemd-analyze', ['verify', path]);
     expect(verify).toEqual({ code: 0, stdout: '', stderr: '' });
   });
@@ -77,7 +77,7 @@ describe('scripts/systemd/radio-server.service', () => {
       User: ['radio'],
       SupplementaryGroups: ['audio'],
       WorkingDirectory: ['/opt/radio'],
-      ExecStart: ['/usr/bin/node /opt/radio/radio-server/dist/cli/main.js run'],
+      ExecStart: ['/usr/bin/node --v8-pool-size=1 /opt/radio/radio-server/dist/cli/main.js run'],
       Restart: ['always'],
       TimeoutStopSec: ['35'],
       KillSignal: ['SIGTERM'],

@@ -80,7 +80,7 @@ describe('<radio-player> in WebKitGTK (MiniBrowser under Xvfb), against a live s
     expect(played.streams).toEqual(supports.opus ? expect.arrayContaining(['hq']) : ['hq']);
     expect(played.stats.gaps, history).toBe(0);
     // A stall is the station's when it published later than the latency's margin allows (a loaded machine).
-    if (rig.station.publishDelay < 1) expect(played.stats.underruns, history).toBe(0);
+    expect(played.stats.underruns, history).toBeLessThanOrEqual(rig.station.slowPublishes);
     // One latency for every browser: a segment, the margin and a poll behind the edge, plus the station's delay.
     expect(played.stats.latencySeconds, history).toBeGreaterThan(3);
     expect(played.stats.latencySeconds, history).toBeLessThan(4 + rig.station.publishDelay);

@@ -8,6 +8,7 @@ import { S3Store } from '../../../radio-server/src/publish/s3-store.ts';
 import { memoryLogger } from '../../../radio-server/src/publish/testing/memory-log.ts';
 import { startS3TestServer, type S3TestServer } from '../../../radio-server/src/publish/testing/s3-test-server.ts';
 import { Segmenter, type Segment } from '../../../radio-server/src/segment/segmenter.ts';
+import { LATENCY_POLICY } from '../../src/player/latency-control.ts';
 import type { StationMaterial } from './station-material.ts';
 
 /** Lets pages on any loopback port read the bucket, revalidate with If-None-Match and see the ETag. */
@@ -24,6 +25,8 @@ const CORS_XML = `<CORSConfiguration>
 
 /** A second bucket on the same origin (so the page's CSP allows it) without the CORS rule. */
 const NO_CORS_BUCKET = 'no-cors';
+/** How late a segment may come before a player keeping the standard margin stalls on it. */
+const PLAYER_MARGIN_SECONDS = LATENCY_POLICY.marginSeconds;
 const BROKEN_MANIFEST = Buffer.from('{"version": 2, "station": "Loopback FM", "live": tr');
 /** What a corrupted segment holds instead of its fragment. */
 const CORRUPT: Record<Exclude<Corruption, 'missing'>, Buffer> = {
@@ -82,6 +85,7 @@ export class LiveStation {
   #prefilling = false;
   #writtenAt: Date | undefined;
   #publishDelays: number[] = [];
+  #slowPublishes = 0;
   #lateMs = 0;
 
   private constructor(server: S3TestServer, material: StationMaterial) {
@@ -115,6 +119,14 @@ export class LiveStation {
   /** The longest time (s) from a segment's end to its manifest being written, over the last 20 segments. */
   get publishDelay(): number {
     return Math.max(0, ...this.#publishDelays);
+  }
+
+  /**
+   * Segments published later than a player's margin (1 s) after their end since the start (`delayNextSegment`'s
+   * included): each can stall a player that keeps that margin, once; on a loaded machine they happen unasked.
+   */
+  get slowPublishes(): number {
+    return this.#slowPublishes;
   }
 
   /** The next segment is published `ms` late (a slow uplink: capture goes on), and the ones after it on time (at once when they are due). */
@@ -217,6 +229,9 @@ export class LiveStation {
     // Listed, then lost (a lifecycle rule, an operator's mistake): players get a 404.
     if (corruption === 'missing') await Promise.all(STREAM_NAMES.map((stream) => this.#store.delete(segmentKey(stream, segment.seq))));
     this.#newestSeq = segment.seq;
-    if (!this.#prefilling) this.#publishDelays = [...this.#publishDelays, (Date.now() - (segment.seq * this.#segmentMs + (segment.frames / this.#material.format.sampleRate) * 1000)) / 1000].slice(-20);
+    if (this.#prefilling) return;
+    const delay = (Date.now() - (segment.seq * this.#segmentMs + (segment.frames / this.#material.format.sampleRate) * 1000)) / 1000;
+    this.#publishDelays = [...this.#publishDelays, delay].slice(-20);
+    if (delay > PLAYER_MARGIN_SECONDS) this.#slowPublishes++;
   }
 }

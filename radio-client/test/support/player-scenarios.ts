@@ -20,6 +20,16 @@ export interface ScenarioContext extends ListeningRig {
   manifestExchanges: Array<{ ifNoneMatch: string | undefined; etag: string | undefined; status: number | undefined }>;
 }
 
+/**
+ * No gap, and no underrun but those the station caused: a segment published later than the player's margin
+ * (a loaded machine, or `delayNextSegment`) may stall it once; any other underrun is the player's.
+ */
+export function expectNoStallOfThePlayer(played: { underruns: number; gaps: number }, ctx: Pick<ScenarioContext, 'station'>): void {
+  const why = `the station published ${ctx.station.slowPublishes} segments late`;
+  expect(played.gaps, why).toBe(0);
+  expect(played.underruns, why).toBeLessThanOrEqual(ctx.station.slowPublishes);
+}
+
 /** A fresh instrumented page of the scenarios' browser, on the station page. */
 export async function openStationPage(ctx: ScenarioContext, beforeLoad?: (page: Page) => Promise<void>): Promise<Page> {
   const page = await ctx.browser.newPage();
@@ -84,7 +94,7 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       const { page, segmentRequests } = ctx;
       await waitFor(page, 'three segments played', () => document.querySelector('radio-player')!.stats.segmentsPlayed >= 3);
       const now = await stats(page);
-      expect(now).toMatchObject({ underruns: 0, gaps: 0 });
+      expectNoStallOfThePlayer(now, ctx);
       expect(now.bufferedSeconds).toBeGreaterThan(0);
       // One segment, a margin of 1 s and a poll retry (0.25 s) behind the live edge, plus the station's
       // publishing delay (tens of ms on an idle machine, a second on a busy one; the player takes the median of 20).
@@ -128,7 +138,7 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       await waitFor(page, 'two more segments played', (n) => document.querySelector('radio-player')!.stats.segmentsPlayed >= n, before.segmentsPlayed + 2);
       expect(segmentRequests.slice(switchedAt + 1).filter((url) => !url.includes(`/${quality}/`))).toEqual([]);
       await waitForAudible(page);
-      expect(await stats(page)).toMatchObject({ underruns: 0, gaps: 0 });
+      expectNoStallOfThePlayer(await stats(page), ctx);
       expect(await page.evaluate(() => localStorage.getItem('radio-player.quality'))).toBe(quality);
     });
 

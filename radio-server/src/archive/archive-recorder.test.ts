@@ -109,6 +109,31 @@ describe(ArchiveRecorder.name, () => {
     await recorder.close();
   });
 
+  it('encodes a second of queued audio at a time, and a flush still covers every block written before it', async () => {
+    const dir = await tempDir();
+    const signal = musicLike(3 * RATE).samples;
+    const synced: { frames: number }[] = [];
+    const { log } = memoryLogger();
+    // No sync timer within the test: only the queue's length and the flush start the encoder.
+    const recorder = recorderIn(dir, { format: { sampleRate: RATE, channels: 2, bitsPerSample: 24 }, log, syncIntervalMs: 60_000, onSynced: (p) => synced.push(p) });
+    const block = RATE / 10;
+    const writeBlocks = (from: number, to: number) => {
+      for (let b = from; b < to; b++) recorder.write(signal.subarray(b * block * 2, (b + 1) * block * 2));
+    };
+    writeBlocks(0, 10);
+    await recorder.flush();
+    expect(recorder.health().detail).toMatch(/ \(1 s\)$/);
+    // 0.9 s more: queued, not encoded (the encoder would have taken them within these turns of the loop).
+    writeBlocks(10, 19);
+    for (let turn = 0; turn < 5; turn++) await new Promise(setImmediate);
+    expect(recorder.health().detail).toMatch(/ \(1 s\)$/);
+    writeBlocks(19, 25);
+    await recorder.flush();
+    // 2.5 s written, the flush asked for before the second queued was encoded: all on disk but libFLAC's partial block.
+    expect(synced.at(-1)!.frames).toBeGreaterThan(25 * block - ARCHIVE_BLOCKSIZE - 1);
+    await recorder.close();
+  });
+
   it('drops audio it cannot write in time (one ERROR), and each recording still holds the input from the time its DATE says', async () => {
     const dir = await tempDir();
     const signal = musicLike(3 * RATE).samples;

@@ -1,5 +1,12 @@
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 
+/**
+ * Frames in a captured block, for every source: 100 ms at 48 kHz. The daemon's costs per block (waking
+ * up, the level meter, the segmenter, the archive's queue) come ten times a second, the same from the
+ * interface as from a file, so `npm run bench` measures what the station runs.
+ */
+export const CAPTURE_BLOCK_FRAMES = 4800;
+
 /** Where the programme comes from: the audio interface, a test tone, a file, or stdin. */
 export interface PcmSource {
   readonly format: PcmFormat;

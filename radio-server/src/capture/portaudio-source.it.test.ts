@@ -1,6 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Store } from '../publish/s3-store.js';
 import { memoryLogger } from '../publish/testing/memory-log.js';
@@ -8,6 +10,7 @@ import { startS3TestServer } from '../publish/testing/s3-test-server.js';
 import { decodeListedHq, readManifest } from '../testing/bucket-reader.js';
 import { startDaemon, storageEnv, waitFor } from '../testing/daemon.js';
 import { musicLike } from '../testing/signals.js';
+import { CAPTURE_BLOCK_FRAMES } from './pcm-source.js';
 
 // A capture device without audio hardware: ALSA's file plugin serves a raw file as the capture PCM,
 // under a name like the station's interface (see docs/testing.md). PortAudio lists PCMs from ~/.asoundrc.
@@ -53,6 +56,20 @@ describe('radio-server run --source portaudio', () => {
     expect(await d.exited).toBe(2);
     expect(d.output()).toContain('radio-server: no input device matches "Scarlett"; pick one with --device. Available input devices:\n');
     expect(d.output()).toMatch(/^ {2}UMC404HD_test \(\d+ inputs, ALSA\)$/m);
+  });
+});
+
+describe('PortAudioSource', () => {
+  it('delivers blocks of 100 ms, as the file source does (naudiodon alone reads 57 ms chunks)', async () => {
+    // In its own process: PortAudio reads ~/.asoundrc when it starts.
+    const source = new URL('../../dist/capture/portaudio-source.js', import.meta.url).href;
+    const script = `import { PortAudioSource } from ${JSON.stringify(source)};
+const s = new PortAudioSource({ device: 'UMC404HD', inputs: [1, 2] });
+const sizes = [];
+for await (const block of s.blocks()) { sizes.push(block.length); if (sizes.length === 5) s.stop(); }
+console.log(JSON.stringify(sizes));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '', HOME: home } });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual(Array(5).fill(CAPTURE_BLOCK_FRAMES * 2));
   });
 });
 

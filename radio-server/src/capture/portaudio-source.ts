@@ -4,7 +4,7 @@ import type * as Naudiodon from 'naudiodon';
 import { UserError } from '../shared/user-error.js';
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
 import { decodePcm } from './pcm-decode.js';
-import type { PcmSource } from './pcm-source.js';
+import { CAPTURE_BLOCK_FRAMES, type PcmSource } from './pcm-source.js';
 import { wholeFrames } from './whole-frames.js';
 
 /** An input device as the operator sees it in `radio-server devices`. */
@@ -75,7 +75,8 @@ export class PortAudioSource implements PcmSource {
     this.description = `${device.name}, inputs ${options.inputs.join('+')}, 24-bit ${FORMAT_RATE} Hz`;
     const portAudio = naudiodon();
     this.stream = portAudio.AudioIO({
-      inOptions: { channelCount: inputsNeeded, sampleFormat: portAudio.SampleFormat24Bit, sampleRate: FORMAT_RATE, deviceId: device.id, closeOnError: false },
+      // naudiodon reads chunks of highwaterMark bytes (16 KB by default, 57 ms of stereo): one block's worth instead.
+      inOptions: { channelCount: inputsNeeded, sampleFormat: portAudio.SampleFormat24Bit, sampleRate: FORMAT_RATE, deviceId: device.id, closeOnError: false, highwaterMark: CAPTURE_BLOCK_FRAMES * 3 * inputsNeeded },
     }) as unknown as Readable & { start(): void; quit(): Promise<void> };
   }
 

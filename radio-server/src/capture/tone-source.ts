@@ -1,9 +1,8 @@
 import type { PcmFormat, PcmSamples } from '../segment/pcm.js';
-import type { PcmSource } from './pcm-source.js';
+import { CAPTURE_BLOCK_FRAMES, type PcmSource } from './pcm-source.js';
 import { paceInRealTime, type PacerClock } from './real-time-pacer.js';
 
 const FORMAT: PcmFormat = { sampleRate: 48000, channels: 2, bitsPerSample: 24 };
-const BLOCK_FRAMES = 4800;
 /** -12 dBFS: loud enough to hear, far from clipping. */
 const AMPLITUDE = 0.25 * (2 ** 23 - 1);
 const TONE_HZ = 440;
@@ -37,9 +36,9 @@ export function toneSample(frame: number): number {
 }
 
 async function* generate(signal: AbortSignal): AsyncGenerator<PcmSamples> {
-  for (let frame = 0; !signal.aborted; frame += BLOCK_FRAMES) {
-    const block = new Int32Array(BLOCK_FRAMES * 2);
-    for (let i = 0; i < BLOCK_FRAMES; i++) block.fill(toneSample(frame + i), i * 2, i * 2 + 2);
+  for (let frame = 0; !signal.aborted; frame += CAPTURE_BLOCK_FRAMES) {
+    const block = new Int32Array(CAPTURE_BLOCK_FRAMES * 2);
+    for (let i = 0; i < CAPTURE_BLOCK_FRAMES; i++) block.fill(toneSample(frame + i), i * 2, i * 2 + 2);
     yield block;
   }
 }

@@ -1,9 +1,8 @@
 import type { PcmSamples } from '../segment/pcm.js';
-import type { PcmSource } from './pcm-source.js';
+import { CAPTURE_BLOCK_FRAMES, type PcmSource } from './pcm-source.js';
 import { paceInRealTime, type PacerClock } from './real-time-pacer.js';
 import type { WavFile } from './wav-file.js';
 
-const BLOCK_FRAMES = 4800;
 
 export interface WavFileSourceOptions {
   /**
@@ -55,7 +54,7 @@ export class WavFileSource implements PcmSource {
     try {
       if (this.abort.signal.aborted) return;
       do {
-        for await (const block of this.wav.blocks(BLOCK_FRAMES)) {
+        for await (const block of this.wav.blocks(CAPTURE_BLOCK_FRAMES)) {
           if (this.abort.signal.aborted) return;
           yield block;
         }

@@ -97,6 +97,8 @@ export class ArchiveRecorder {
   private readonly rotateMs: number;
   private readonly retryIntervalMs: number;
   private readonly maxBacklogFrames: number;
+  /** Queued audio that starts the encoder without waiting for the next sync: a second. */
+  private readonly batchFrames: number;
   private readonly now: () => Date;
   private readonly timer: NodeJS.Timeout;
   private readonly background = new Set<Promise<unknown>>();
@@ -122,6 +124,7 @@ export class ArchiveRecorder {
     this.rotateMs = Math.round((options.rotateSeconds ?? 3600) * 1000);
     this.retryIntervalMs = options.retryIntervalMs ?? 10_000;
     this.maxBacklogFrames = (options.maxBacklogSeconds ?? 30) * this.rate;
+    this.batchFrames = this.rate;
     this.now = options.now ?? (() => new Date());
     if (!(this.rotateMs > 0)) throw new RangeError('rotateSeconds must be positive');
     if (resolve(options.stagingDir) === resolve(options.recordingsDir)) throw new RangeError('the staging and recordings directories must differ');
@@ -157,7 +160,7 @@ export class ArchiveRecorder {
     }
     this.queue.push({ startFrame, samples: block });
     this.queuedFrames += frames;
-    if (this.queuedFrames >= this.rate) this.kick();
+    if (this.queuedFrames >= this.batchFrames) this.kick();
   }
 
   /** Resolves once everything written so far is in the staging file and synced (but libFLAC's partial frame). */
@@ -212,7 +215,7 @@ export class ArchiveRecorder {
       .catch((error: unknown) => this.options.log.error({ err: error }, 'archive: unexpected failure of the archive writer'))
       .finally(() => {
         this.worker = undefined;
-        if (this.queue.length && (this.syncDue || this.closing || this.queuedFrames >= this.rate)) this.kick();
+        if (this.queue.length && (this.syncDue || this.closing || this.queuedFrames >= this.batchFrames)) this.kick();
       });
   }
 

@@ -21,13 +21,12 @@ export interface ScenarioContext extends ListeningRig {
 }
 
 /**
- * No gap, and no underrun but those the station caused: a segment published later than the player's margin
- * (a loaded machine, or `delayNextSegment`) may stall it once; any other underrun is the player's.
+ * No underrun and no gap but those the station caused: a segment published later than the player's margin
+ * (a loaded machine, or `delayNextSegment`) may cost it one stall or one skip; any other is the player's.
  */
 export function expectNoStallOfThePlayer(played: { underruns: number; gaps: number }, ctx: Pick<ScenarioContext, 'station'>): void {
-  const why = `the station published ${ctx.station.slowPublishes} segments late`;
-  expect(played.gaps, why).toBe(0);
-  expect(played.underruns, why).toBeLessThanOrEqual(ctx.station.slowPublishes);
+  const why = `the station published ${ctx.station.slowPublishes} segments late; underruns ${played.underruns}, gaps ${played.gaps}`;
+  expect(played.underruns + played.gaps, why).toBeLessThanOrEqual(ctx.station.slowPublishes);
 }
 
 /** A fresh instrumented page of the scenarios' browser, on the station page. */

@@ -8,6 +8,8 @@ import {
 import { toneMaterial } from './station-material.ts';
 
 export const SEGMENT_SECONDS = 2;
+/** Long enough for the player to catch up 2 s at playbackRate 1.02 (100 s), plus the segments it waits for. */
+const CATCH_UP_DEADLINE_MS = 120_000;
 
 /** What the scenarios run against; filled in before the first test. */
 export interface ScenarioContext extends ListeningRig {
@@ -222,10 +224,12 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       await click(page, 'play-button');
       await waitFor(page, 'idle', () => document.querySelector('radio-player')!.state === 'idle');
       await click(page, 'play-button');
+      // A segment published late (a loaded machine) may stall it first; it then catches up at 1.02 (50 s
+      // for each second behind): wait for that too, not only for the two segments.
       await waitFor(page, 'two segments played at rate 1', (n) => {
         const p = document.querySelector('radio-player')!;
         return p.stats.segmentsPlayed >= n + 2 && (p.output as MediaElementAudioSourceNode).mediaElement.playbackRate === 1;
-      }, played);
+      }, played, CATCH_UP_DEADLINE_MS);
       await probeOutput(page);
       const before = await stats(page);
       // A slow uplink: the next segment comes 3 s late (the station counts as stalled only after 3 segments, 6 s).
@@ -245,7 +249,7 @@ export function describePlayerScenarios(kind: BrowserKind, extra?: (ctx: Scenari
       expect(after.latencySeconds).toBeLessThan(before.latencySeconds + 3);
       await waitFor(page, 'catching up at 1.02', () => (document.querySelector('radio-player')!.output as MediaElementAudioSourceNode).mediaElement.playbackRate === 1.02);
       await waitForAudible(page);
-    });
+    }, CATCH_UP_DEADLINE_MS + 60_000);
 
     it('shows a suspended output as "Tap to allow sound.", never as playing, and plays again after a tap', async () => {
       const { page } = ctx;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OpusEncoder } from './libopus.js';
+// Loads the binding, as the encoders do.
+import './libopus.js';
 
 /** The opus.node this process loaded, from its memory map. */
 function loadedBinding(): string {
@@ -13,7 +14,6 @@ function loadedBinding(): string {
 describe('libopus', () => {
   // patches/@discordjs+opus+*.patch: @discordjs/opus builds only libopus's plain C on x64, 18 % slower.
   it.runIf(process.arch === 'x64')('is built with its SSE kernels for the float CELT encoder (the patch patch-package applies at install)', () => {
-    expect(new OpusEncoder(48000, 2)).toBeDefined();
     const symbols = readFileSync(loadedBinding()).toString('latin1');
     for (const kernel of ['xcorr_kernel_sse', 'op_pvq_search_sse2', 'comb_filter_const_sse']) expect(symbols).toContain(kernel);
   });
